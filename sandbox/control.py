@@ -1,0 +1,246 @@
+"""The control API under /_sandbox/: not part of ClickSend; drives the sandbox from tests and demos.
+
+Every route takes and returns JSON and needs no credentials. The README's
+Sandbox section lists them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.api import SERVER_KEY, inbound_json, read_json
+from sandbox.models import GATEWAY_ERRORS, Responder, record_to_dict
+from sandbox.pushes import PushTargetError, check_push_url
+from sandbox.validation import RequestError
+
+RESPONDER_KINDS = ("echo", "text", "stop", "fail")
+
+
+def _ok(data: Any) -> web.Response:
+    return web.json_response(data)
+
+
+def _number(payload: dict[str, Any], name: str, *, minimum: float = 0.0) -> float | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        raise RequestError({name: f"The {name} must be a number of at least {minimum}, got {value!r}."})
+    return float(value)
+
+
+async def _object_body(request: web.Request) -> dict[str, Any]:
+    payload = await read_json(request, required=False)
+    if payload is None:
+        return {}
+    if not isinstance(payload, dict):
+        raise RequestError({"body": "The request body must be a JSON object."})
+    return payload
+
+
+async def dump_state(request: web.Request) -> web.Response:
+    server = request.app[SERVER_KEY]
+    return _ok(server.state.to_dict())
+
+
+async def reset(request: web.Request) -> web.Response:
+    server = request.app[SERVER_KEY]
+    server.state.reset()
+    return _ok({"reset": True})
+
+
+async def advance_clock(request: web.Request) -> web.Response:
+    server = request.app[SERVER_KEY]
+    payload = await _object_body(request)
+    seconds = _number(payload, "seconds")
+    if seconds is None:
+        raise RequestError({"seconds": "The seconds field is required, e.g. {\"seconds\": 5}."})
+    now = await server.advance(seconds)
+    return _ok({"now": now})
+
+
+async def run_clock(request: web.Request) -> web.Response:
+    """Advance event by event until nothing is pending (within max_seconds, default one day)."""
+    server = request.app[SERVER_KEY]
+    payload = await _object_body(request)
+    max_seconds = _number(payload, "max_seconds")
+    now = await server.run_until_idle(max_seconds=86400.0 if max_seconds is None else max_seconds)
+    return _ok({"now": now})
+
+
+async def inject_inbound(request: web.Request) -> web.Response:
+    server = request.app[SERVER_KEY]
+    payload = await _object_body(request)
+    fields = {}
+    for name in ("from", "body"):
+        if not isinstance(payload.get(name), str) or not payload[name]:
+            fields[name] = f"The {name} field is required and must be a string."
+    username = payload.get("username", "demo-user")
+    if username not in server.state.accounts:
+        fields["username"] = f"No sandbox account named {username!r}."
+    if fields:
+        raise RequestError(fields)
+    inbound = server.state.add_inbound(
+        username,
+        from_=payload["from"],
+        body=payload["body"],
+        to=payload.get("to"),
+        original_message_id=payload.get("original_message_id"),
+    )
+    await server.pusher.run_due()
+    return _ok(inbound_json(inbound))
+
+
+async def list_responders(request: web.Request) -> web.Response:
+    server = request.app[SERVER_KEY]
+    return _ok([record_to_dict(r) for r in server.state.responders.values()])
+
+
+async def put_responder(request: web.Request) -> web.Response:
+    server = request.app[SERVER_KEY]
+    number = request.match_info["number"]
+    payload = await _object_body(request)
+    responder = build_responder(number, payload)
+    server.state.responders[number] = responder
+    server.state.dirty = True
+    return _ok(record_to_dict(responder))
+
+
+def build_responder(number: str, payload: dict[str, Any]) -> Responder:
+    kind = payload.get("kind")
+    if kind not in RESPONDER_KINDS:
+        raise RequestError({"kind": f"The kind must be one of {', '.join(RESPONDER_KINDS)}, got {kind!r}."})
+    text = payload.get("text", "")
+    if kind == "text" and (not isinstance(text, str) or not text):
+        raise RequestError({"text": "A text responder needs the reply text in text."})
+    error_code = payload.get("error_code", 8)
+    if kind == "fail" and error_code not in GATEWAY_ERRORS:
+        raise RequestError(
+            {"error_code": f"The error_code must be a gateway error code 7 to 20, got {error_code!r}."}
+        )
+    delay = _number(payload, "delay")
+    return Responder(
+        number=number, kind=kind, text=text, delay=5.0 if delay is None else delay, error_code=error_code
+    )
+
+
+async def delete_responder(request: web.Request) -> web.Response:
+    server = request.app[SERVER_KEY]
+    removed = server.state.responders.pop(request.match_info["number"], None)
+    server.state.dirty = True
+    return _ok({"removed": removed is not None})
+
+
+async def put_faults(request: web.Request) -> web.Response:
+    """Set faults: latency (seconds by path or "*"), error_rate, error_status, burst_429, retry_after, drop_after_send."""
+    server = request.app[SERVER_KEY]
+    payload = await _object_body(request)
+    faults = server.state.faults
+    unknown = set(payload) - set(faults)
+    if unknown:
+        raise RequestError({name: f"Unknown fault {name!r}; known: {', '.join(sorted(faults))}." for name in unknown})
+    if "latency" in payload:
+        latency = payload["latency"]
+        if not isinstance(latency, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in latency.values()
+        ):
+            raise RequestError({"latency": 'The latency must map paths to seconds, e.g. {"/v3/sms/send": 5}.'})
+        faults["latency"] = dict(latency)
+    rate = _number(payload, "error_rate")
+    if rate is not None:
+        if rate > 1:
+            raise RequestError({"error_rate": f"The error_rate must be between 0 and 1, got {rate}."})
+        faults["error_rate"] = rate
+    for name in ("error_status", "burst_429", "retry_after", "drop_after_send"):
+        value = payload.get(name)
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise RequestError({name: f"The {name} must be a whole number of at least 0, got {value!r}."})
+            faults[name] = value
+    return _ok(faults)
+
+
+async def put_settings(request: web.Request) -> web.Response:
+    """Set receipt_url, inbound_url, inbound_webhook_type, receipt_before_response, delivery timings, message ids."""
+    server = request.app[SERVER_KEY]
+    state = server.state
+    payload = await _object_body(request)
+    for name in ("receipt_url", "inbound_url"):
+        if name in payload:
+            url = payload[name]
+            if url is not None:
+                try:
+                    check_push_url(str(url))
+                except PushTargetError as exc:
+                    raise RequestError({name: str(exc)}) from None
+            setattr(state, name, url)
+    if "inbound_webhook_type" in payload:
+        if payload["inbound_webhook_type"] not in ("post", "get", "json"):
+            raise RequestError({"inbound_webhook_type": "The inbound_webhook_type must be post, get or json."})
+        state.inbound_webhook_type = payload["inbound_webhook_type"]
+    if "receipt_before_response" in payload:
+        state.receipt_before_response = bool(payload["receipt_before_response"])
+    for name in ("queue_seconds", "delivery_seconds"):
+        value = _number(payload, name)
+        if value is not None:
+            setattr(state, name, value)
+    if "next_message_ids" in payload:
+        ids = payload["next_message_ids"]
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise RequestError({"next_message_ids": "The next_message_ids must be a list of strings."})
+        state.next_message_ids.extend(ids)
+    state.dirty = True
+    return _ok(
+        {
+            "receipt_url": state.receipt_url,
+            "inbound_url": state.inbound_url,
+            "inbound_webhook_type": state.inbound_webhook_type,
+            "receipt_before_response": state.receipt_before_response,
+            "queue_seconds": state.queue_seconds,
+            "delivery_seconds": state.delivery_seconds,
+            "next_message_ids": list(state.next_message_ids),
+        }
+    )
+
+
+async def put_account(request: web.Request) -> web.Response:
+    """Change an account's balance, enabled countries, approved senders or prices."""
+    server = request.app[SERVER_KEY]
+    username = request.match_info["username"]
+    account = server.state.accounts.get(username)
+    if account is None:
+        raise RequestError({"username": f"No sandbox account named {username!r}."})
+    payload = await _object_body(request)
+    if "balance" in payload:
+        try:
+            account.balance = Decimal(str(payload["balance"]))
+        except InvalidOperation:
+            raise RequestError({"balance": f"The balance must be a decimal amount, got {payload['balance']!r}."}) from None
+    if "enabled_countries" in payload:
+        account.enabled_countries = frozenset(str(c).upper() for c in payload["enabled_countries"])
+    if "approved_senders" in payload:
+        senders = payload["approved_senders"]
+        account.approved_senders = None if senders is None else frozenset(senders)
+    if "prices" in payload:
+        account.prices = {str(c).upper(): Decimal(str(rate)) for c, rate in payload["prices"].items()}
+    server.state.dirty = True
+    data = account.to_dict()
+    data.pop("api_key")
+    return _ok(data)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/_sandbox/state", dump_state)
+    app.router.add_post("/_sandbox/reset", reset)
+    app.router.add_post("/_sandbox/clock/advance", advance_clock)
+    app.router.add_post("/_sandbox/clock/run", run_clock)
+    app.router.add_post("/_sandbox/inbound", inject_inbound)
+    app.router.add_get("/_sandbox/responders", list_responders)
+    app.router.add_put("/_sandbox/responders/{number}", put_responder)
+    app.router.add_delete("/_sandbox/responders/{number}", delete_responder)
+    app.router.add_put("/_sandbox/faults", put_faults)
+    app.router.add_put("/_sandbox/settings", put_settings)
+    app.router.add_put("/_sandbox/accounts/{username}", put_account)

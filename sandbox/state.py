@@ -1,0 +1,724 @@
+"""The sandbox's stateful core: accounts, messages over time, receipts, replies, templates.
+
+Everything here is synchronous and runs on the server's event loop, so no
+locks are needed. Webhook pushes are queued as `Push` records; the server
+performs the HTTP part (see pushes.py).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from collections import deque
+from decimal import Decimal
+from typing import Any
+
+import phonenumbers
+from phonenumbers import carrier as phone_carrier
+
+from core.segments import count_segments
+from sandbox.accounts import SHARED_NUMBERS, TEST_NUMBERS, Account, default_accounts
+from sandbox.clock import SandboxClock
+from sandbox.models import (
+    GATEWAY_ERRORS,
+    RECEIPT_TEXT_DELIVERED,
+    STAGE_CANCELLED,
+    STAGE_COMPLETED,
+    STAGE_DELIVERED,
+    STAGE_FAILED,
+    STAGE_QUEUED,
+    STAGE_SCHEDULED,
+    STAGE_SENT,
+    InboundMessage,
+    OutboundMessage,
+    PendingReply,
+    Push,
+    Receipt,
+    Responder,
+    Template,
+    record_from_dict,
+    record_to_dict,
+)
+from sandbox.validation import MessageRequest
+
+# ClickSend documents THROTTLED as "Identical message body recently sent to the
+# same recipient. Please try again in a few seconds." The window is not published.
+THROTTLE_WINDOW_SECONDS = 10.0
+
+# Seconds on the sandbox clock between delivery stages.
+DEFAULT_QUEUE_SECONDS = 1.0
+DEFAULT_DELIVERY_SECONDS = 2.0
+
+# Push retry delays after a failed attempt, from ClickSend's archived help:
+# "10 seconds, then 1 minute, 5 minutes, 30 mins, 1 hour".
+PUSH_RETRY_DELAYS = (10.0, 60.0, 300.0, 1800.0, 3600.0)
+
+_ALPHA_TAG = re.compile(r"^[A-Za-z0-9+]{3,11}$")
+_NUMBER_SENDER = re.compile(r"^\+?\d{3,15}$")
+
+STATUS_SUCCESS = "SUCCESS"
+
+
+class NotFound(LookupError):
+    """A resource id that the account does not have; `message` is ClickSend's response_msg."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def new_message_id() -> str:
+    """Return a ClickSend-style id: an upper-case UUID of 36 characters."""
+    return str(uuid.uuid4()).upper()
+
+
+def keyword_of(body: str) -> str:
+    words = body.split()
+    return words[0].lower() if words else ""
+
+
+class SandboxState:
+    """All data of one sandbox, and the rules that change it."""
+
+    def __init__(
+        self,
+        *,
+        clock: SandboxClock,
+        accounts: dict[str, Account] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.clock = clock
+        self._initial_accounts = {
+            name: Account.from_dict(account.to_dict())
+            for name, account in (accounts or default_accounts()).items()
+        }
+        self.random = random.Random(seed)
+        # Settings that survive reset(); faults and data do not.
+        self.receipt_url: str | None = None
+        self.inbound_url: str | None = None
+        self.inbound_webhook_type = "post"
+        self.queue_seconds = DEFAULT_QUEUE_SECONDS
+        self.delivery_seconds = DEFAULT_DELIVERY_SECONDS
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every message, reply, template, push and fault; restore the accounts."""
+        self.accounts: dict[str, Account] = {
+            name: Account.from_dict(account.to_dict())
+            for name, account in self._initial_accounts.items()
+        }
+        self.messages: dict[str, OutboundMessage] = {}
+        self.receipts: dict[str, Receipt] = {}
+        self.inbound: list[InboundMessage] = []
+        self.templates: dict[int, Template] = {}
+        self.next_template_id = 1
+        self.pending_replies: list[PendingReply] = []
+        self.responders: dict[str, Responder] = {}
+        self.pushes: list[Push] = []
+        self.exports: dict[str, tuple[str, str]] = {}
+        self.recent_bodies: dict[tuple[str, str, str], float] = {}
+        self.next_message_ids: deque[str] = deque()
+        self.receipt_before_response = False
+        self.faults: dict[str, Any] = {
+            "latency": {},  # path (or "*") -> seconds of real delay
+            "error_rate": 0.0,  # share of requests that get error_status
+            "error_status": 500,
+            "burst_429": 0,  # next N requests get 429
+            "retry_after": 1,
+            "drop_after_send": 0,  # next N accepted sends get no response
+        }
+        self.dirty = True
+
+    # ---- accounts -------------------------------------------------------
+
+    def authenticate(self, username: str, api_key: str) -> Account | None:
+        account = self.accounts.get(username)
+        if account is None or account.api_key != api_key:
+            return None
+        return account
+
+    # ---- sending --------------------------------------------------------
+
+    def take_message_id(self) -> str:
+        """Return the next id, from the queue a test configured or a fresh UUID."""
+        if self.next_message_ids:
+            return self.next_message_ids.popleft()
+        return new_message_id()
+
+    def send(self, account: Account, requests: list[MessageRequest], *, price_only: bool) -> dict[str, Any]:
+        """Accept or reject each message and build the `data` of `/sms/send` or `/sms/price`."""
+        now = self.clock.now()
+        balance_left = account.balance
+        results: list[dict[str, Any]] = []
+        total_price = Decimal(0)
+        queued = 0
+        blocked = 0
+        accepted: list[OutboundMessage] = []
+
+        for item in requests:
+            result, message = self._evaluate(account, item, now, balance_left, price_only)
+            results.append(result)
+            if result["status"] in ("COUNTRY_NOT_ENABLED", "INVALID_SENDER_ID"):
+                blocked += 1
+            if message is None:
+                continue
+            queued += 1
+            total_price += message.price
+            balance_left -= message.price
+            accepted.append(message)
+
+        if not price_only:
+            account.balance = balance_left
+            for message in accepted:
+                self.messages[message.message_id] = message
+            self.dirty = True
+
+        return {
+            "total_price": total_price,
+            "total_count": len(requests),
+            "queued_count": queued,
+            "messages": results,
+            "blocked_count": blocked,
+        }
+
+    def _evaluate(
+        self,
+        account: Account,
+        item: MessageRequest,
+        now: float,
+        balance_left: Decimal,
+        price_only: bool,
+    ) -> tuple[dict[str, Any], OutboundMessage | None]:
+        message_id = self.take_message_id()
+        to = (item.to or "").strip()
+        minimal = {
+            "to": to,
+            "body": item.body,
+            "from": item.from_ or "",
+            # ClickSend sends schedule "" on rejected messages, not an integer.
+            "schedule": "",
+            "message_id": message_id,
+            "custom_string": item.custom_string,
+            "is_shared_system_number": item.from_ is None,
+        }
+
+        number, country = _parse_recipient(to, item.country)
+        if number is None:
+            # Observed: INVALID_RECIPIENT objects carry only these keys.
+            return {**minimal, "status": "INVALID_RECIPIENT"}, None
+        minimal["to"] = number
+        carrier = _carrier_of(number)
+
+        def blocked(status: str) -> dict[str, Any]:
+            return {
+                **minimal,
+                "message_parts": 0,
+                "message_price": "0.0000",
+                "country": country,
+                "carrier": carrier,
+                "status": status,
+            }
+
+        if not item.body.strip():
+            return blocked("EMPTY_MESSAGE"), None
+        if country not in account.enabled_countries:
+            return blocked("COUNTRY_NOT_ENABLED"), None
+
+        sender, shared = self._choose_sender(account, item.from_, country)
+        if sender is None:
+            return blocked("INVALID_SENDER_ID"), None
+        minimal["from"] = sender
+        minimal["is_shared_system_number"] = shared
+
+        test_number = number in TEST_NUMBERS
+        if test_number:
+            parts, price = 0, Decimal("0")
+        else:
+            parts = count_segments(item.body).parts
+            price = parts * account.prices.get(country, Decimal("0.1500"))
+
+        if not price_only and not test_number:
+            throttle_key = (account.username, number, item.body)
+            last = self.recent_bodies.get(throttle_key)
+            if last is not None and now - last < THROTTLE_WINDOW_SECONDS:
+                return blocked("THROTTLED"), None
+            if price > balance_left:
+                return blocked("INSUFFICIENT_CREDIT"), None
+            self.recent_bodies[throttle_key] = now
+
+        date = int(now)
+        scheduled = item.schedule is not None and item.schedule > now
+        message = OutboundMessage(
+            message_id=message_id,
+            username=account.username,
+            to=number,
+            body=item.body,
+            from_=sender,
+            is_shared_system_number=shared,
+            source=item.source,
+            custom_string=item.custom_string,
+            country=country,
+            carrier=carrier,
+            message_parts=parts,
+            price=price,
+            date=date,
+            schedule=item.schedule if scheduled else None,
+            stage=STAGE_SCHEDULED if scheduled else STAGE_QUEUED,
+            from_email=item.from_email,
+            test_number=test_number,
+        )
+        if test_number:
+            # Observed: test numbers are Completed at once, even with a schedule.
+            message.stage = STAGE_COMPLETED
+            message.schedule = None
+        elif scheduled:
+            message.next_event_at = float(item.schedule)
+        else:
+            message.next_event_at = now + self.queue_seconds
+
+        result = {
+            "direction": "out",
+            "date": date,
+            "to": number,
+            "body": item.body,
+            "from": sender,
+            # For an immediate send ClickSend returns the send time as schedule.
+            "schedule": message.schedule if message.schedule is not None else date,
+            "message_id": message_id,
+            "message_parts": parts,
+            "message_price": price,
+            "from_email": item.from_email,
+            "list_id": None,
+            "custom_string": item.custom_string,
+            "contact_id": None,
+            "user_id": account.user_id,
+            "subaccount_id": account.subaccount_id,
+            "is_shared_system_number": shared,
+            "country": country,
+            "carrier": carrier,
+            "status": STATUS_SUCCESS,
+        }
+        return result, message
+
+    def _choose_sender(self, account: Account, sender: str | None, country: str) -> tuple[str | None, bool]:
+        """Return (sender, is_shared_system_number); sender None means INVALID_SENDER_ID."""
+        if sender is None or sender == "":
+            return SHARED_NUMBERS.get(country, SHARED_NUMBERS["AU"]), True
+        if _NUMBER_SENDER.match(sender):
+            # NOTE: ClickSend only lets you send from numbers you own; the
+            # sandbox does not model number ownership and accepts any number.
+            return sender, False
+        if not _ALPHA_TAG.match(sender) or not account.approves_sender(sender):
+            return None, False
+        return sender, False
+
+    # ---- time -------------------------------------------------------------
+
+    def run_due(self) -> int:
+        """Apply every event due at the current sandbox time; return how many ran."""
+        now = self.clock.now()
+        ran = 0
+        for message in list(self.messages.values()):
+            while message.next_event_at is not None and message.next_event_at <= now:
+                self._step(message)
+                ran += 1
+        for reply in sorted(self.pending_replies, key=lambda reply: reply.due):
+            if reply.due <= now:
+                self.pending_replies.remove(reply)
+                self._deliver_reply(reply)
+                ran += 1
+        if ran:
+            self.dirty = True
+        return ran
+
+    def next_due(self) -> float | None:
+        """Return the sandbox time of the next message, reply or push event, if any."""
+        times = [m.next_event_at for m in self.messages.values() if m.next_event_at is not None]
+        times += [reply.due for reply in self.pending_replies]
+        times += [push.next_attempt_at for push in self.pushes if push.next_attempt_at is not None]
+        return min(times) if times else None
+
+    def _step(self, message: OutboundMessage) -> None:
+        at = message.next_event_at
+        assert at is not None
+        if message.stage == STAGE_SCHEDULED:
+            message.stage = STAGE_QUEUED
+            message.next_event_at = at + self.queue_seconds
+        elif message.stage == STAGE_QUEUED:
+            message.stage = STAGE_SENT
+            message.next_event_at = at + self.delivery_seconds
+        elif message.stage == STAGE_SENT:
+            responder = self.responders.get(message.to)
+            if responder is not None and responder.kind == "fail":
+                message.stage = STAGE_FAILED
+                message.error_code = responder.error_code
+            else:
+                message.stage = STAGE_DELIVERED
+            message.next_event_at = None
+            self._add_receipt(message, int(at))
+            if message.stage == STAGE_DELIVERED and responder is not None:
+                self._schedule_reply(message, responder, at)
+        else:
+            message.next_event_at = None
+
+    def deliver_now(self, message: OutboundMessage) -> None:
+        """Move an accepted immediate message straight to its final stage."""
+        while message.next_event_at is not None:
+            message.next_event_at = min(message.next_event_at, self.clock.now())
+            self._step(message)
+
+    # ---- receipts ---------------------------------------------------------
+
+    def _add_receipt(self, message: OutboundMessage, timestamp: int) -> Receipt:
+        account = self.accounts[message.username]
+        if message.stage == STAGE_FAILED:
+            status_code, text = GATEWAY_ERRORS[message.error_code or 7]
+            receipt_fields = ("Failed", status_code, text, message.error_code, text)
+        else:
+            receipt_fields = ("Delivered", "201", RECEIPT_TEXT_DELIVERED, None, None)
+        status, status_code, status_text, error_code, error_text = receipt_fields
+        receipt = Receipt(
+            message_id=message.message_id,
+            username=message.username,
+            timestamp_send=message.date,
+            timestamp=timestamp,
+            status=status,
+            status_code=status_code,
+            status_text=status_text,
+            error_code=error_code,
+            error_text=error_text,
+            custom_string=message.custom_string,
+            subaccount_id=account.subaccount_id,
+            user_id=account.user_id,
+        )
+        self.receipts[message.message_id] = receipt
+        if self.receipt_url:
+            self.queue_push("receipt", self.receipt_url, "post", receipt_push_fields(receipt))
+        return receipt
+
+    def unread_receipts(self, username: str) -> list[Receipt]:
+        return [r for r in self.receipts.values() if r.username == username and not r.read]
+
+    def get_receipt(self, username: str, message_id: str) -> Receipt:
+        receipt = self.receipts.get(message_id)
+        if receipt is None or receipt.username != username:
+            raise NotFound("Receipt record not found.")
+        return receipt
+
+    def mark_receipts_read(self, username: str, date_before: int | None) -> int:
+        count = 0
+        for receipt in self.unread_receipts(username):
+            if date_before is None or receipt.timestamp < date_before:
+                receipt.read = True
+                count += 1
+        self.dirty = True
+        return count
+
+    # ---- inbound ----------------------------------------------------------
+
+    def _schedule_reply(self, message: OutboundMessage, responder: Responder, at: float) -> None:
+        if responder.kind == "echo":
+            body = message.body
+        elif responder.kind == "stop":
+            body = "STOP"
+        else:
+            body = responder.text
+        self.pending_replies.append(
+            PendingReply(
+                due=at + responder.delay,
+                username=message.username,
+                from_=message.to,
+                body=body,
+                original_message_id=message.message_id,
+            )
+        )
+
+    def _deliver_reply(self, reply: PendingReply) -> None:
+        self.add_inbound(
+            reply.username,
+            from_=reply.from_,
+            body=reply.body,
+            original_message_id=reply.original_message_id,
+        )
+
+    def add_inbound(
+        self,
+        username: str,
+        *,
+        from_: str,
+        body: str,
+        to: str | None = None,
+        original_message_id: str | None = None,
+    ) -> InboundMessage:
+        """Record an SMS from a handset, linked to the latest outbound message to that number."""
+        original = None
+        if original_message_id:
+            original = self.messages.get(original_message_id)
+        if original is None:
+            candidates = [
+                m for m in self.messages.values() if m.username == username and m.to == from_
+            ]
+            if candidates:
+                original = max(candidates, key=lambda m: (m.date, m.message_id))
+        inbound = InboundMessage(
+            message_id=new_message_id(),
+            username=username,
+            timestamp=self.clock.timestamp(),
+            from_=from_,
+            to=to or (original.from_ if original else SHARED_NUMBERS["AU"]),
+            body=body,
+            original_body=original.body if original else "",
+            original_message_id=original.message_id if original else "",
+            custom_string=original.custom_string if original else "",
+        )
+        self.inbound.append(inbound)
+        if self.inbound_url:
+            self.queue_push(
+                "inbound", self.inbound_url, self.inbound_webhook_type, inbound_push_fields(inbound, self.accounts[username])
+            )
+        self.dirty = True
+        return inbound
+
+    def unread_inbound(self, username: str) -> list[InboundMessage]:
+        return [m for m in self.inbound if m.username == username and not m.read]
+
+    def first_reply_to(self, username: str, original_message_id: str) -> InboundMessage:
+        for message in self.inbound:
+            if message.username == username and message.original_message_id == original_message_id:
+                return message
+        raise NotFound("Inbound message not found.")
+
+    def mark_inbound_read(self, username: str, date_before: int | None) -> int:
+        count = 0
+        for message in self.unread_inbound(username):
+            if date_before is None or message.timestamp < date_before:
+                message.read = True
+                count += 1
+        self.dirty = True
+        return count
+
+    def mark_inbound_message_read(self, username: str, message_id: str) -> int:
+        matches = [m for m in self.inbound if m.username == username and m.message_id == message_id]
+        if not matches:
+            raise NotFound("Inbound message not found.")
+        count = 0
+        for message in matches:
+            if not message.read:
+                message.read = True
+                count += 1
+        self.dirty = True
+        return count
+
+    # ---- cancel -----------------------------------------------------------
+
+    def cancel(self, username: str, message_id: str) -> None:
+        message = self.messages.get(message_id)
+        if message is None or message.username != username or message.stage != STAGE_SCHEDULED:
+            # Observed once live: cancelling a sent, cancelled or unknown id is 404 NOT_FOUND.
+            raise NotFound("Scheduled message not found.")
+        self._cancel(message)
+
+    def cancel_all(self, username: str, custom_string: str | None) -> int:
+        count = 0
+        for message in list(self.messages.values()):
+            if message.username != username or message.stage != STAGE_SCHEDULED:
+                continue
+            # NOTE: ClickSend does not document how custom_string matches; the
+            # sandbox requires an exact, case-sensitive match.
+            if custom_string is not None and message.custom_string != custom_string:
+                continue
+            self._cancel(message)
+            count += 1
+        return count
+
+    def _cancel(self, message: OutboundMessage) -> None:
+        message.stage = STAGE_CANCELLED
+        message.next_event_at = None
+        # NOTE: refunding a cancelled scheduled message is an assumption; ClickSend
+        # charges when the message is accepted.
+        self.accounts[message.username].balance += message.price
+        self.dirty = True
+
+    # ---- templates --------------------------------------------------------
+
+    def list_templates(self, username: str) -> list[Template]:
+        return [t for t in self.templates.values() if t.username == username]
+
+    def create_template(self, username: str, name: str, body: str) -> Template:
+        template = Template(self.next_template_id, username, name, body)
+        self.templates[template.template_id] = template
+        self.next_template_id += 1
+        self.dirty = True
+        return template
+
+    def get_template(self, username: str, template_id: int) -> Template:
+        template = self.templates.get(template_id)
+        if template is None or template.username != username:
+            raise NotFound("Template not found.")
+        return template
+
+    def delete_template(self, username: str, template_id: int) -> None:
+        self.get_template(username, template_id)
+        del self.templates[template_id]
+        self.dirty = True
+
+    # ---- pushes -------------------------------------------------------------
+
+    def queue_push(self, kind: str, url: str, webhook_type: str, fields: dict[str, Any]) -> Push:
+        push = Push(
+            push_id=len(self.pushes) + 1,
+            kind=kind,
+            url=url,
+            webhook_type=webhook_type,
+            fields=fields,
+            next_attempt_at=self.clock.now(),
+        )
+        self.pushes.append(push)
+        self.dirty = True
+        return push
+
+    def due_pushes(self) -> list[Push]:
+        now = self.clock.now()
+        return [p for p in self.pushes if p.next_attempt_at is not None and p.next_attempt_at <= now]
+
+    def record_push_attempt(self, push: Push, outcome: str, ok: bool) -> None:
+        now = self.clock.now()
+        push.attempts.append({"at": now, "outcome": outcome})
+        if ok:
+            push.delivered = True
+            push.next_attempt_at = None
+        elif len(push.attempts) <= len(PUSH_RETRY_DELAYS):
+            push.next_attempt_at = now + PUSH_RETRY_DELAYS[len(push.attempts) - 1]
+        else:
+            push.next_attempt_at = None
+        self.dirty = True
+
+    # ---- persistence --------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accounts": {name: account.to_dict() for name, account in self.accounts.items()},
+            "messages": [record_to_dict(m) for m in self.messages.values()],
+            "receipts": [record_to_dict(r) for r in self.receipts.values()],
+            "inbound": [record_to_dict(m) for m in self.inbound],
+            "templates": [record_to_dict(t) for t in self.templates.values()],
+            "next_template_id": self.next_template_id,
+            "pending_replies": [record_to_dict(r) for r in self.pending_replies],
+            "responders": [record_to_dict(r) for r in self.responders.values()],
+            "pushes": [record_to_dict(p) for p in self.pushes],
+            "exports": {key: list(value) for key, value in self.exports.items()},
+            "settings": {
+                "receipt_url": self.receipt_url,
+                "inbound_url": self.inbound_url,
+                "inbound_webhook_type": self.inbound_webhook_type,
+                "receipt_before_response": self.receipt_before_response,
+                "queue_seconds": self.queue_seconds,
+                "delivery_seconds": self.delivery_seconds,
+            },
+            "faults": dict(self.faults),
+            "clock": {"now": self.clock.now(), "frozen": self.clock.frozen},
+        }
+
+    def load_dict(self, data: dict[str, Any]) -> None:
+        self.accounts = {name: Account.from_dict(a) for name, a in data["accounts"].items()}
+        self.messages = {m["message_id"]: record_from_dict(OutboundMessage, m) for m in data["messages"]}
+        self.receipts = {r["message_id"]: record_from_dict(Receipt, r) for r in data["receipts"]}
+        self.inbound = [record_from_dict(InboundMessage, m) for m in data["inbound"]]
+        self.templates = {t["template_id"]: record_from_dict(Template, t) for t in data["templates"]}
+        self.next_template_id = data["next_template_id"]
+        self.pending_replies = [record_from_dict(PendingReply, r) for r in data["pending_replies"]]
+        self.responders = {r["number"]: record_from_dict(Responder, r) for r in data["responders"]}
+        self.pushes = [record_from_dict(Push, p) for p in data["pushes"]]
+        self.exports = {key: (value[0], value[1]) for key, value in data["exports"].items()}
+        settings = data["settings"]
+        self.receipt_url = settings["receipt_url"]
+        self.inbound_url = settings["inbound_url"]
+        self.inbound_webhook_type = settings["inbound_webhook_type"]
+        self.receipt_before_response = settings["receipt_before_response"]
+        self.queue_seconds = settings["queue_seconds"]
+        self.delivery_seconds = settings["delivery_seconds"]
+        self.faults.update(data["faults"])
+        self.dirty = False
+
+
+def receipt_push_fields(receipt: Receipt) -> dict[str, str]:
+    """Build the form fields of a delivery receipt push, legacy duplicates included."""
+    return {
+        "timestamp_send": str(receipt.timestamp_send),
+        "timestamp": str(receipt.timestamp),
+        "message_id": receipt.message_id,
+        "messageid": receipt.message_id,
+        "status": receipt.status,
+        "status_code": receipt.status_code,
+        "status_text": receipt.status_text,
+        "error_code": "" if receipt.error_code is None else str(receipt.error_code),
+        "error_text": receipt.error_text or "",
+        "custom_string": receipt.custom_string or "",
+        "customstring": receipt.custom_string or "",
+        "user_id": str(receipt.user_id),
+        "subaccount_id": str(receipt.subaccount_id),
+        "message_type": "sms",
+    }
+
+
+def inbound_push_fields(inbound: InboundMessage, account: Account) -> dict[str, Any]:
+    """Build the inbound push fields, legacy duplicates included.
+
+    Values are JSON-typed as in ClickSend's first-party JSON example
+    (timestamp, user_id and subaccount_id are integers); form and query pushes
+    send them as text.
+    """
+    return {
+        "originalsenderid": inbound.to,
+        "body": inbound.body,
+        "message": inbound.body,
+        "sms": inbound.from_,
+        "from": inbound.from_,
+        "to": inbound.to,
+        "timestamp": inbound.timestamp,
+        "message_id": inbound.message_id,
+        "original_message_id": inbound.original_message_id,
+        "originalmessageid": inbound.original_message_id,
+        "original_body": inbound.original_body,
+        "originalmessage": inbound.original_body,
+        "custom_string": inbound.custom_string,
+        "customstring": inbound.custom_string,
+        "user_id": account.user_id,
+        "subaccount_id": account.subaccount_id,
+    }
+
+
+def _parse_recipient(to: str, country: str | None) -> tuple[str | None, str]:
+    """Return (E.164 number, ISO country) or (None, "") for an unusable recipient.
+
+    Local formats are read in the message's `country`, else in Australia, the
+    sandbox accounts' home country. The check is "possible number", not "valid
+    number", because the fictional ranges (e.g. Ofcom's +447700900xxx) are
+    deliberately unassigned and libphonenumber calls them invalid.
+    """
+    if not to:
+        return None, ""
+    if to in TEST_NUMBERS:
+        parsed = phonenumbers.parse(to, None)
+        return to, phonenumbers.region_code_for_number(parsed) or "AU"
+    region = (country or "AU").upper()
+    try:
+        parsed = phonenumbers.parse(to, None if to.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return None, ""
+    if not phonenumbers.is_possible_number(parsed):
+        return None, ""
+    number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    iso = phonenumbers.region_code_for_number(parsed) or phonenumbers.region_code_for_country_code(
+        parsed.country_code
+    )
+    return number, iso
+
+
+def _carrier_of(number: str) -> str:
+    try:
+        return phone_carrier.name_for_number(phonenumbers.parse(number, None), "en") or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
