@@ -1,0 +1,390 @@
+"""The inbox's view of the core: cache queries, sends and sync, in widget terms.
+
+Widgets never see core rows or models; this module turns them into the small
+types in `tui.rows`, so a change in the cache schema touches only this file.
+Demo mode starts the sandbox in-process on 127.0.0.1 with demo data and keeps
+its cache in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.config import Settings
+from tui.rows import ConversationRow, MessageRow, ReceiptRow, TemplateRow, ThreadEntry
+
+if TYPE_CHECKING:
+    from core.client import ClickSendClient
+    from core.events import EventBus
+    from core.service import SmsService
+    from core.store import Store
+
+logger = logging.getLogger(__name__)
+
+DEMO_USERNAME = "demo-user"
+DEMO_API_KEY = "demo-key"
+EXPORT_PAGE = 500
+
+
+@dataclass
+class SendRequest:
+    """A message the user asked to send from the composer."""
+
+    to: str
+    body: str
+    schedule: datetime | None = None
+    allow_opted_out: bool = False
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """Result of a send: `rejected` is ClickSend's reason when it refused the message."""
+
+    rejected: str | None = None
+
+
+@dataclass(frozen=True)
+class PriceQuote:
+    """Price of a draft for one recipient."""
+
+    total: Decimal | None
+    currency: str | None
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """History search: words, number, status and a time range (since inclusive, until exclusive)."""
+
+    query: str | None = None
+    number: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """Something changed in the cache; `inbound_from` is set for a new inbound message."""
+
+    inbound_from: str | None = None
+    body: str | None = None
+
+
+class Backend:
+    """Store, service, client and event bus of one inbox session."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        client: ClickSendClient,
+        store: Store,
+        service: SmsService,
+        events: EventBus,
+        demo: bool,
+        account_label: str,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.store = store
+        self.service = service
+        self.events = events
+        self.demo = demo
+        self.account_label = account_label
+
+    @property
+    def region(self) -> str:
+        return self.settings.default_region
+
+    @property
+    def confirm_above(self) -> Decimal | None:
+        return self.settings.tui.confirm_above
+
+    # Conversations ---------------------------------------------------------------
+
+    async def conversations(self, *, order: str, offset: int, limit: int) -> list[ConversationRow]:
+        conversations = await self.store.list_conversations(order=order, offset=offset, limit=limit)  # type: ignore[arg-type]
+        return [conversation_row(c) for c in conversations]
+
+    async def unread_total(self) -> int:
+        return await self.store.unread_total()
+
+    async def conversation_for(self, number: str) -> ConversationRow:
+        """Return the latest conversation with `number`, or an empty one to start."""
+        conversation = await self.store.find_conversation(None, number)
+        if conversation is not None:
+            return conversation_row(conversation)
+        return ConversationRow(
+            id=f"new:{number}", their_number=number, our_number=None, name=None,
+            last_body="", last_at=None, unread=0, last_status=None,
+        )
+
+    async def first_unread(self, *, exclude: str | None) -> ConversationRow | None:
+        for conversation in await self.store.list_conversations(order="unread", limit=2):
+            if conversation.unread and str(conversation.id) != exclude:
+                return conversation_row(conversation)
+        return None
+
+    async def mark(self, row: ConversationRow, state: str) -> None:
+        """Mark a conversation read, unread or done; a conversation not yet in the cache has no state."""
+        if row.id.startswith("new:"):
+            return
+        conversation_id = int(row.id)
+        if state == "read":
+            await self.store.mark_read(conversation_id)
+        elif state == "unread":
+            await self.store.mark_unread(conversation_id)
+        elif state == "done":
+            await self.store.mark_done(conversation_id)
+        else:
+            raise ValueError(f"unknown conversation state {state!r}; use read, unread or done")
+
+    async def thread(self, row: ConversationRow, *, before: ThreadEntry | None, limit: int) -> list[ThreadEntry]:
+        """Return a page of the thread, oldest first; `before` is the oldest entry shown so far."""
+        our_number = row.our_number if row.our_number is not None else None
+        items = await self.store.thread(our_number, row.their_number, before=before.at if before else None, limit=limit)
+        return [thread_entry(item) for item in items]
+
+    # Sending -------------------------------------------------------------------------
+
+    async def is_opted_out(self, number: str) -> bool:
+        return await self.store.is_opted_out(number)
+
+    async def price(self, *, to: str, body: str) -> PriceQuote:
+        quote = await self.service.price(to=[to], body=body)
+        return PriceQuote(total=_attr(quote, "total", "total_price"), currency=_currency(quote))
+
+    async def send(self, request: SendRequest) -> SendReport:
+        outcome = await self.service.send(
+            to=[request.to],
+            body=request.body,
+            schedule=request.schedule,
+            allow_opted_out=request.allow_opted_out,
+            origin={"via": "tui"},
+        )
+        return SendReport(rejected=_rejection(outcome))
+
+    async def resend(self, entry: ThreadEntry) -> None:
+        if entry.row_id is None:
+            raise ValueError("this message has no cache row to resend; send it again from the composer")
+        await self.service.resend(entry.row_id)
+
+    async def cancel(self, message_id: str) -> None:
+        await self.service.cancel(message_id)
+
+    async def cancel_all(self, reference: str | None) -> int:
+        return await self.service.cancel_all(custom_string=reference)
+
+    async def scheduled(self) -> list[MessageRow]:
+        records = await self.store.messages(direction="out", status="scheduled", limit=500)
+        rows = [MessageRow(entry=thread_entry(r), their_number=r.their_number) for r in records]
+        far_future = datetime.max.replace(tzinfo=None)
+        return sorted(rows, key=lambda r: (r.entry.schedule or r.entry.at).replace(tzinfo=None) if (r.entry.schedule or r.entry.at) else far_future)
+
+    async def receipts(self, entry: ThreadEntry) -> list[ReceiptRow]:
+        if not entry.message_id:
+            return []
+        receipts_for = getattr(self.store, "receipts_for", None)
+        if receipts_for is None:
+            # NOTE: the cache has no per-message receipt query yet; the message row
+            # carries the latest receipt's code and text only.
+            record = await self.store.message(entry.row_id) if entry.row_id is not None else None
+            if record is None or not record.status_code:
+                return []
+            return [ReceiptRow(at=None, status=record.status, status_code=record.status_code or "",
+                               detail=record.error_text or record.status_text or "")]
+        return [
+            ReceiptRow(at=r.ts, status=r.status or "unknown", status_code=r.status_code,
+                       detail=r.error_text or r.status_text or "")
+            for r in await receipts_for(entry.message_id)
+        ]
+
+    # Templates ---------------------------------------------------------------------
+
+    async def templates(self) -> list[TemplateRow]:
+        templates = await self.service.templates()
+        return [template_row(t) for t in templates]
+
+    async def create_template(self, *, name: str, body: str) -> None:
+        await self.service.create_template(name=name, body=body)
+
+    async def update_template(self, template_id: int, *, name: str, body: str) -> None:
+        await self.service.update_template(template_id, name=name, body=body)
+
+    async def delete_template(self, template_id: int) -> None:
+        await self.service.delete_template(template_id)
+
+    # Search and export -------------------------------------------------------------
+
+    async def search(self, filters: SearchFilters, *, limit: int, offset: int) -> list[MessageRow]:
+        records = await self.store.search(
+            filters.query or "",
+            number=filters.number,
+            status=filters.status,
+            since=filters.since,
+            until=filters.until,
+            limit=limit,
+            offset=offset,
+        )
+        return [MessageRow(entry=thread_entry(r), their_number=r.their_number) for r in records]
+
+    async def export_csv(self, filters: SearchFilters, path: Path) -> int:
+        """Write every message matching `filters` to a CSV file; return the number of rows."""
+        count = 0
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["time_utc", "direction", "their_number", "status", "message_id", "parts", "price", "error", "body"])
+            while True:
+                page = await self.search(filters, limit=EXPORT_PAGE, offset=count)
+                for row in page:
+                    e = row.entry
+                    writer.writerow([
+                        e.at.isoformat(), e.direction, row.their_number, e.status or "", e.message_id or "",
+                        e.parts or "", "" if e.price is None else str(e.price), e.error or "", e.body,
+                    ])
+                count += len(page)
+                if len(page) < EXPORT_PAGE:
+                    return count
+
+    # Sync and live changes ---------------------------------------------------------------
+
+    async def sync(self) -> bool:
+        """Fetch new inbound messages and receipts; return True when the cache changed."""
+        from core import sync
+
+        report = await sync.sync_once(client=self.client, store=self.store, settings=self.settings, events=self.events)
+        return bool(report)
+
+    async def balance(self) -> tuple[Decimal, str | None] | None:
+        account = await self.client.account()
+        if account.balance is None:
+            return None
+        currency = account.currency.currency_name_short if getattr(account, "currency", None) else None
+        return account.balance, currency
+
+    async def changes(self) -> AsyncIterator[Change]:
+        """Yield a Change for every event of this process and for writes by other processes."""
+        async for event in self.events.subscribe():
+            if type(event).__name__ == "InboundReceived":
+                yield Change(inbound_from=event.their_number, body=event.body)
+            else:
+                yield Change()
+
+
+# Adapters from cache records to rows -------------------------------------------------
+
+
+def conversation_row(conversation: Any) -> ConversationRow:
+    return ConversationRow(
+        id=str(conversation.id),
+        their_number=conversation.their_number,
+        our_number=conversation.our_number,
+        name=None,
+        last_body=conversation.last_body or "",
+        last_at=conversation.last_activity,
+        unread=conversation.unread_count or (1 if conversation.marked_unread else 0),
+        last_status=conversation.last_status if conversation.last_direction == "out" else None,
+        done=conversation.done,
+    )
+
+
+def thread_entry(record: Any) -> ThreadEntry:
+    return ThreadEntry(
+        key=f"m{record.row_id}",
+        direction=record.direction,
+        body=record.body,
+        at=record.ts,
+        status=record.status if record.direction == "out" else None,
+        schedule=record.schedule_at,
+        error=record.error_text or (record.status_text if record.status == "failed" else None),
+        parts=record.parts,
+        price=record.price,
+        message_id=record.message_id,
+        row_id=record.row_id,
+    )
+
+
+def template_row(template: Any) -> TemplateRow:
+    if isinstance(template, tuple):
+        return TemplateRow(id=template[0], name=template[1], body=template[2])
+    return TemplateRow(
+        id=_attr(template, "template_id", "id"),
+        name=_attr(template, "template_name", "name"),
+        body=template.body,
+    )
+
+
+def _attr(value: Any, *names: str) -> Any:
+    for name in names:
+        if hasattr(value, name):
+            return getattr(value, name)
+    return None
+
+
+def _currency(quote: Any) -> str | None:
+    currency = getattr(quote, "currency", None)
+    if currency is None or isinstance(currency, str):
+        return currency
+    return getattr(currency, "currency_name_short", None)
+
+
+def _rejection(outcome: Any) -> str | None:
+    for result in getattr(outcome, "results", None) or getattr(outcome, "messages", None) or []:
+        accepted = getattr(result, "accepted", None)
+        if accepted is False:
+            return getattr(result, "error", None) or getattr(result, "status", None) or "rejected"
+    return None
+
+
+# Opening a session -------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def open_backend(settings: Settings, *, demo: bool = False) -> AsyncIterator[Backend]:
+    """Open the cache, the ClickSend client and the service; in demo mode, on the local sandbox."""
+    from core.client import ClickSendClient
+    from core.events import EventBus
+    from core.service import SmsService
+    from core.store import Store
+
+    async with AsyncExitStack() as stack:
+        if demo:
+            from sandbox import SandboxServer
+
+            server = SandboxServer(demo_data=True)
+            await server.start()
+            stack.push_async_callback(server.stop)
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="smsdesk-demo-"))
+            cache_path = Path(directory) / "demo-cache.sqlite3"
+            base_url, username, api_key = server.base_url, DEMO_USERNAME, DEMO_API_KEY
+            label = f"demo sandbox {server.root_url}"
+            logger.info("demo mode: sandbox at %s, cache %s", server.root_url, cache_path)
+        else:
+            if not settings.has_credentials:
+                raise ValueError("ClickSend credentials are missing; set CLICKSEND_USERNAME and CLICKSEND_API_KEY, or use --demo")
+            cache_path = settings.cache_path
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            base_url = settings.clicksend_base_url
+            username = settings.clicksend_username or ""
+            api_key = settings.clicksend_api_key  # type: ignore[assignment]
+            label = username
+
+        store = await stack.enter_async_context(Store.open(cache_path))
+        client = await stack.enter_async_context(
+            ClickSendClient(username=username, api_key=api_key, base_url=base_url, timeout=settings.clicksend_timeout)
+        )
+        events = EventBus()
+        service = SmsService(client=client, store=store, settings=settings, events=events)
+        yield Backend(
+            settings=settings, client=client, store=store, service=service, events=events,
+            demo=demo, account_label=label,
+        )

@@ -1,0 +1,76 @@
+"""What the widgets show, decoupled from the cache's row types.
+
+The backend turns store rows into these; the widgets render only these, so a
+change in the cache schema touches one adapter and no widget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    """One line of the conversation list."""
+
+    id: str
+    their_number: str
+    our_number: str | None
+    name: str | None
+    last_body: str
+    last_at: datetime | None
+    unread: int
+    last_status: str | None
+    """Delivery status of the newest outbound message, if there is one."""
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    """One message in a thread, inbound or outbound."""
+
+    key: str
+    """Unique and stable within the thread; used as the option id."""
+    direction: Literal["in", "out"]
+    body: str
+    at: datetime
+    status: str | None = None
+    schedule: datetime | None = None
+    error: str | None = None
+    """Why a message failed, in ClickSend's words."""
+    parts: int | None = None
+    price: Decimal | None = None
+    message_id: str | None = None
+    row_id: int | None = None
+    """Cache row id of an outbound message, used to resend it."""
+
+
+@dataclass(frozen=True)
+class TemplateRow:
+    """A ClickSend SMS template."""
+
+    id: int
+    name: str
+    body: str
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    """A message found by a search or listed as scheduled, with its conversation."""
+
+    entry: ThreadEntry
+    their_number: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiptRow:
+    """One delivery receipt of an outbound message."""
+
+    at: datetime | None
+    status: str
+    status_code: str
+    detail: str

@@ -1,0 +1,93 @@
+"""Help: every key binding of the inbox and the usual tasks, step by step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.keys import ALL_ACTIONS, display_keys
+
+# Keys that Textual itself provides on every screen.
+BUILT_IN_KEYS = (
+    ("ctrl+p", "Command palette: search every action by name"),
+    ("tab", "Move focus: list, thread, composer"),
+    ("ctrl+q", "Quit"),
+)
+
+TASKS = """\
+Read a conversation: move with ↑/↓ in the list and press Enter.
+Reply: press r, type (Enter starts a new line), then press {send}.
+Delivery: the status under your message moves ○ queued → ✓ sent → ✓✓ delivered.
+Replies arrive on their own; a notification appears if another conversation gets one.
+Schedule: write the message, press {schedule}, enter a date and time (local time zone).
+Cancel a scheduled message: highlight it in the thread and press {cancel}, or use {scheduled}.
+Use a template: press {insert_template} in the composer, or {templates} for the list.
+Find an old message: press {search}, type words, a number or a status, press Enter.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """All bindings with what they do."""
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > VerticalScroll {
+        width: 90;
+        max-height: 90%;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+
+    BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss_help", "Close help")]
+
+    def __init__(self, keymap: Mapping[str, str]) -> None:
+        super().__init__()
+        self.keymap = keymap
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text("smsdesk keys", style="bold"))
+            yield Static(self._bindings_table(), id="help-bindings")
+            yield Static(Text("Tasks", style="bold"))
+            yield Static(self._tasks(), id="help-tasks")
+            yield Static(Text("Esc closes this help. Keys can be changed in [tui.keys] of the configuration.", style="dim"))
+
+    def _keys_for(self, action_id: str, default: str) -> str:
+        return display_keys(self.keymap.get(action_id, default))
+
+    def _bindings_table(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        table.add_column(style="dim")
+        for action in ALL_ACTIONS:
+            table.add_row(self._keys_for(action.id, action.keys), action.description, action.id)
+        for keys, description in BUILT_IN_KEYS:
+            table.add_row(display_keys(keys), description, "")
+        return table
+
+    def _tasks(self) -> str:
+        keys = {action.id: self._keys_for(action.id, action.keys) for action in ALL_ACTIONS}
+        return TASKS.format(
+            send=keys["send"],
+            schedule=keys["schedule"],
+            cancel=keys["cancel_scheduled"],
+            scheduled=keys["scheduled"],
+            insert_template=keys["insert_template"],
+            templates=keys["templates"],
+            search=keys["search"],
+        )
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)
