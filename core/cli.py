@@ -1,0 +1,898 @@
+"""The `smsdesk` command: scripts' access to ClickSend, and the entry to the inbox and the bot.
+
+Every subcommand is one function in `COMMANDS`. Data goes to stdout (a table,
+or JSON with --json), logs and errors go to stderr. Exit codes: 0 success,
+1 a ClickSend, network or partial send failure, 2 an invalid argument or
+setting, 130 interrupted.
+
+The front-ends (`tui`, `slack`), the sandbox and the store's `sync` and
+`serve` are imported inside their subcommand, so that `core` does not depend
+on them and a script that sends one SMS does not load Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import calendar
+import contextlib
+import csv
+import dataclasses
+import enum
+import json
+import logging
+import re
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+from core.config import ConfigError, Settings, find_config_file, load_settings
+from core.errors import APIError, ClickSendError, OutcomeUnknownError
+from core.numbers import InvalidNumberError, InvalidSenderError, mask_number, normalize_number, validate_sender
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# The latest schedule accepted, in calendar months ahead. ClickSend keeps
+# history for about four months, so a later send could not be reconciled.
+MAX_SCHEDULE_MONTHS = 4
+
+# A WHEN of this many digits or more is a Unix timestamp. Shorter digit runs
+# are ISO 8601 basic dates such as 20261224.
+_UNIX_TIMESTAMP = re.compile(r"^\d{9,}(\.\d+)?$")
+
+# Fields that ClickSend's history accepts in `q=field:value`.
+HISTORY_QUERY_FIELDS = ("status", "to", "from", "message_id", "subaccount_id")
+
+DEFAULT_LIST_LIMIT = 100
+BODY_PREVIEW_LENGTH = 40
+
+
+class UsageError(Exception):
+    """A command-line value is invalid. The message names the value and what to give instead."""
+
+
+# --- times -------------------------------------------------------------------
+
+
+def parse_when(text: str, *, settings: Settings, option: str = "WHEN") -> datetime:
+    """Parse a WHEN argument into a UTC-aware datetime.
+
+    Accepts ISO 8601 with an offset (`2026-12-24T09:00+11:00`, `...Z`), without
+    one (read in the configured time zone, else the system's), a date alone
+    (midnight), or Unix seconds (`1798063200`).
+    """
+    value = text.strip()
+    if _UNIX_TIMESTAMP.match(value):
+        try:
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise UsageError(f"{option} {text!r} is out of range for a Unix timestamp") from None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"invalid time {text!r} for {option}: use ISO 8601 such as 2026-12-24T09:00 "
+            f"(in {_zone_name(settings)}), 2026-12-24T09:00+11:00, or Unix seconds such as 1798063200"
+        ) from None
+    return settings.localize(moment).astimezone(UTC)
+
+
+def check_schedule(moment: datetime, *, now: datetime, settings: Settings) -> datetime:
+    """Reject a schedule in the past or more than four months ahead; return it unchanged otherwise."""
+    shown = _format_time(moment, settings)
+    if moment <= now:
+        raise UsageError(
+            f"--schedule {shown} is in the past (now is {_format_time(now, settings)}); "
+            "give a future time, or leave --schedule out to send now"
+        )
+    latest = add_months(now, MAX_SCHEDULE_MONTHS)
+    if moment > latest:
+        raise UsageError(
+            f"--schedule {shown} is more than {MAX_SCHEDULE_MONTHS} months ahead; "
+            f"give a time no later than {_format_time(latest, settings)}"
+        )
+    return moment
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """Add calendar months, moving the 29th to 31st back to the last day of a shorter month."""
+    month_index = moment.month - 1 + months
+    year = moment.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _format_time(moment: datetime | None, settings: Settings) -> str:
+    if moment is None:
+        return ""
+    return settings.to_local(moment).isoformat(timespec="minutes")
+
+
+def _zone_name(settings: Settings) -> str:
+    return settings.timezone or "the system's local time zone"
+
+
+# --- output ------------------------------------------------------------------
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert models, dataclasses, Decimals and datetimes into plain JSON values.
+
+    Money stays exact as a string ("0.0770"); times are ISO 8601 in UTC;
+    secrets are masked.
+    """
+    if isinstance(value, BaseModel):
+        return to_jsonable(value.model_dump(by_alias=True))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable({field.name: getattr(value, field.name) for field in dataclasses.fields(value)})
+    if isinstance(value, dict):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, SecretStr):
+        return str(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def print_json(value: Any) -> None:
+    json.dump(to_jsonable(value), sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Print rows as left-aligned columns separated by two spaces."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    widths = [len(header) for header in headers]
+    for row in cells:
+        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+    lines = [headers, ["-" * width for width in widths], *cells]
+    for line in lines:
+        sys.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() + "\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    return str(value)
+
+
+def _preview(text: str | None) -> str:
+    flat = " ".join((text or "").split())
+    if len(flat) <= BODY_PREVIEW_LENGTH:
+        return flat
+    return flat[: BODY_PREVIEW_LENGTH - 1] + "…"
+
+
+def fail(message: str) -> None:
+    """Print one error line to stderr."""
+    sys.stderr.write(f"smsdesk: error: {message}\n")
+
+
+def note(message: str) -> None:
+    """Print an informational line to stderr, so stdout stays data only."""
+    sys.stderr.write(f"smsdesk: {message}\n")
+
+
+# --- settings, client and service -----------------------------------------------
+
+
+def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
+    """Load the settings with the command line's --config, --base-url and `overrides` on top."""
+    return load_settings(
+        config_path=getattr(args, "config", None), clicksend_base_url=getattr(args, "base_url", None), **overrides
+    )
+
+
+def _require_credentials(settings: Settings) -> None:
+    if settings.has_credentials:
+        return
+    where = settings.config_file or find_config_file()[0]
+    raise UsageError(
+        "ClickSend credentials are missing: set CLICKSEND_USERNAME and CLICKSEND_API_KEY, "
+        f"or clicksend_username and clicksend_api_key in {where}. To try smsdesk without an account, "
+        "run `smsdesk sandbox` and pass its URL with --base-url, with CLICKSEND_USERNAME=demo-user "
+        "and CLICKSEND_API_KEY=demo-key"
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_client(settings: Settings) -> AsyncIterator[Any]:
+    """Open a ClickSendClient from the settings; raise UsageError when credentials are missing."""
+    from core.client import ClickSendClient
+
+    _require_credentials(settings)
+    async with ClickSendClient(
+        username=settings.clicksend_username,
+        api_key=settings.clicksend_api_key,
+        base_url=settings.clicksend_base_url,
+        timeout=settings.clicksend_timeout,
+        max_requests_per_second=settings.clicksend_max_requests_per_second,
+    ) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[Any]:
+    """Open the send service: the client, the cache and `SmsService` over both."""
+    from core.service import SmsService
+    from core.store import Store
+
+    async with open_client(settings) as client:
+        settings.cache_path.parent.mkdir(parents=True, exist_ok=True)
+        async with Store.open(settings.cache_path) as store:
+            yield SmsService(client=client, store=store, settings=settings)
+
+
+# --- send, price, cancel -------------------------------------------------------
+
+
+def _recipients(args: argparse.Namespace, settings: Settings) -> list[str]:
+    return [normalize_number(raw, default_region=settings.default_region) for raw in args.to]
+
+
+def _template_values(pairs: Sequence[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name:
+            raise UsageError(f"invalid --var {pair!r}: use NAME=VALUE, such as --var first_name=Ann")
+        values[name] = value
+    return values
+
+
+async def _message_body(args: argparse.Namespace, service: Any, values: dict[str, str]) -> str:
+    if args.template is not None:
+        return await service.render_template(args.template, values)
+    if args.body == "-":
+        return sys.stdin.read()
+    return args.body
+
+
+def _sender(args: argparse.Namespace, settings: Settings) -> str | None:
+    if args.sender is None:
+        return None
+    return validate_sender(args.sender, default_region=settings.default_region)
+
+
+def _schedule(args: argparse.Namespace, settings: Settings) -> datetime | None:
+    if args.schedule is None:
+        return None
+    moment = parse_when(args.schedule, settings=settings, option="--schedule")
+    return check_schedule(moment, now=datetime.now(UTC), settings=settings)
+
+
+async def cmd_send(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    to = _recipients(args, settings)
+    sender = _sender(args, settings)
+    schedule = _schedule(args, settings)
+    values = _template_values(args.var)
+
+    async with open_service(settings) as service:
+        body = await _message_body(args, service, values)
+        outcome = await service.send(
+            to=to,
+            body=body,
+            sender=sender,
+            schedule=schedule,
+            custom_string=args.custom_string,
+            allow_opted_out=args.allow_opted_out,
+            origin={"via": "cli"},
+        )
+
+    results = list(_outcome_messages(outcome))
+    if args.json:
+        print_json(outcome)
+    else:
+        print_table(
+            ["to", "status", "message id", "parts", "price", "schedule", "reason"],
+            [
+                [
+                    result.to,
+                    result.status,
+                    result.message_id,
+                    getattr(result, "parts", None),
+                    getattr(result, "price", None),
+                    _format_time(getattr(result, "schedule", None), settings),
+                    getattr(result, "error", None),
+                ]
+                for result in results
+            ],
+        )
+    rejected = [result for result in results if not result.accepted]
+    for result in rejected:
+        fail(f"ClickSend did not accept the message to {result.to}: {result.status} {getattr(result, 'error', '') or ''}".rstrip())
+    return EXIT_FAILURE if rejected else EXIT_OK
+
+
+def _outcome_messages(outcome: Any) -> Iterable[Any]:
+    return getattr(outcome, "messages", None) or getattr(outcome, "results", None) or []
+
+
+async def cmd_price(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    to = _recipients(args, settings)
+    sender = _sender(args, settings)
+    # The schedule does not change the price; it is checked so that a send
+    # command turned into a price command reports the same mistakes.
+    _schedule(args, settings)
+    values = _template_values(args.var)
+
+    async with open_service(settings) as service:
+        body = await _message_body(args, service, values)
+        quote = await service.price(to=to, body=body, sender=sender)
+
+    if args.json:
+        print_json(quote)
+        return EXIT_OK
+    lines = list(getattr(quote, "recipients", None) or getattr(quote, "messages", None) or [])
+    print_table(
+        ["to", "parts", "encoding", "price", "status"],
+        [
+            [line.to, getattr(line, "parts", None), getattr(line, "encoding", None), getattr(line, "price", None), getattr(line, "status", None)]
+            for line in lines
+        ],
+    )
+    currency = getattr(quote, "currency", None) or ""
+    sys.stdout.write(f"total: {_cell(quote.total)} {currency}".rstrip() + "\n")
+    return EXIT_OK
+
+
+async def cmd_cancel(args: argparse.Namespace) -> int:
+    if args.all == (args.message_id is not None):
+        raise UsageError("give either a MESSAGE_ID or --all, such as `smsdesk cancel --all --custom-string order-42`")
+    if args.custom_string is not None and not args.all:
+        raise UsageError("--custom-string only works with --all; to cancel one message give its MESSAGE_ID alone")
+    settings = settings_from(args)
+
+    async with open_service(settings) as service:
+        if args.all:
+            count = await service.cancel_all(custom_string=args.custom_string)
+        else:
+            await service.cancel(args.message_id)
+            count = 1
+
+    if args.json:
+        print_json({"cancelled": count, "message_id": args.message_id, "custom_string": args.custom_string})
+    elif args.all:
+        sys.stdout.write(f"cancelled {count} scheduled message{'s' if count != 1 else ''}\n")
+    else:
+        sys.stdout.write(f"cancelled {args.message_id}\n")
+    return EXIT_OK
+
+
+# --- templates -------------------------------------------------------------------
+
+
+async def cmd_templates(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with open_service(settings) as service:
+        action = args.templates_action
+        if action == "list":
+            templates = await service.templates()
+            if args.json:
+                print_json(templates)
+            else:
+                print_table(
+                    ["id", "name", "body"],
+                    [[t.template_id, t.template_name, _preview(t.body)] for t in templates],
+                )
+            return EXIT_OK
+
+        if action == "add":
+            template = await service.create_template(args.name, await _template_text(args))
+        else:
+            template = await _find_template(service, args.template)
+            if action == "edit":
+                if args.name is None and args.body is None:
+                    raise UsageError("nothing to change: give --name NEW_NAME, --body TEXT or both")
+                template = await service.update_template(
+                    template.template_id,
+                    args.name if args.name is not None else template.template_name,
+                    await _template_text(args) if args.body is not None else template.body,
+                )
+            elif action == "rm":
+                await service.delete_template(template.template_id)
+
+    if args.json:
+        print_json({"deleted": True, **to_jsonable(template)} if action == "rm" else template)
+    elif action == "rm":
+        sys.stdout.write(f"deleted template {template.template_id} {template.template_name}\n")
+    else:
+        sys.stdout.write(f"id: {template.template_id}\nname: {template.template_name}\n\n{template.body}\n")
+    return EXIT_OK
+
+
+async def _template_text(args: argparse.Namespace) -> str:
+    if args.body == "-":
+        return sys.stdin.read()
+    if not args.body:
+        raise UsageError("the template body is empty: give --body TEXT, or --body - to read it from stdin")
+    return args.body
+
+
+async def _find_template(service: Any, key: str) -> Any:
+    """Find a template by id, else by exact name, else by name ignoring case."""
+    templates = list(await service.templates())
+    for template in templates:
+        if str(template.template_id) == key:
+            return template
+    for match in (lambda name: name == key, lambda name: name.casefold() == key.casefold()):
+        found = [template for template in templates if match(template.template_name)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            ids = ", ".join(str(template.template_id) for template in found)
+            raise UsageError(f"several templates are named {key!r} (ids {ids}); give the id instead")
+    raise UsageError(f"template {key!r} not found; `smsdesk templates list` shows every id and name")
+
+
+# --- history, receipts, inbound --------------------------------------------------------
+
+
+def _history_query(queries: Sequence[str], settings: Settings) -> str | None:
+    """Build ClickSend's `q` (`field:value,field:value`) from --query arguments."""
+    parts = []
+    for query in queries:
+        field, separator, value = query.partition(":")
+        field = field.strip().lower()
+        if not separator or not value.strip():
+            raise UsageError(f"invalid --query {query!r}: use FIELD:VALUE, such as status:Delivered or to:+61491570156")
+        if field not in HISTORY_QUERY_FIELDS:
+            raise UsageError(
+                f"invalid --query field {field!r} in {query!r}: ClickSend's history filters on "
+                + ", ".join(HISTORY_QUERY_FIELDS)
+            )
+        value = value.strip()
+        # Numbers are matched in E.164; a sender ID such as ACMEPLUMB is matched as written.
+        if field in ("to", "from") and not any(char.isalpha() for char in value):
+            value = normalize_number(value, default_region=settings.default_region)
+        parts.append(f"{field}:{value}")
+    return ",".join(parts) or None
+
+
+def _limit(args: argparse.Namespace, default: int | None) -> int | None:
+    limit = default if args.limit is None else args.limit
+    if limit is not None and limit < 0:
+        raise UsageError(f"invalid --limit {limit}: give 0 for no limit or a positive number")
+    return limit or None
+
+
+async def _take(items: AsyncIterator[Any], limit: int | None) -> list[Any]:
+    """Collect up to `limit` items, closing the page iterator when stopping early."""
+    taken: list[Any] = []
+    async with contextlib.aclosing(items):  # type: ignore[type-var]
+        async for item in items:
+            taken.append(item)
+            if limit is not None and len(taken) >= limit:
+                break
+    return taken
+
+
+HISTORY_CSV_COLUMNS = (
+    "date", "direction", "from", "to", "body", "status", "status_code", "status_text", "error_code",
+    "error_text", "message_id", "message_parts", "message_price", "custom_string", "country", "carrier",
+)
+
+
+async def cmd_history(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    query = _history_query(args.query, settings)
+    since = parse_when(args.since, settings=settings, option="--since") if args.since else None
+    until = parse_when(args.until, settings=settings, option="--until") if args.until else None
+    if since and until and since > until:
+        raise UsageError(f"--since {args.since} is after --until {args.until}; swap them")
+    # An export takes every matching row unless --limit says otherwise.
+    limit = _limit(args, None if args.export else DEFAULT_LIST_LIMIT)
+
+    async with open_client(settings) as client:
+        # A listing shows the newest messages first; an export is chronological.
+        order = "date:asc" if args.export else "date:desc"
+        rows = await _take(client.iter_history(q=query, order_by=order, date_from=since, date_to=until), limit)
+
+    if args.export:
+        count = _write_history_csv(Path(args.export), rows)
+        note(f"wrote {count} message{'s' if count != 1 else ''} to {args.export}")
+        if args.json:
+            print_json({"exported": count, "file": str(Path(args.export).resolve())})
+        return EXIT_OK
+
+    if args.json:
+        print_json(rows)
+        return EXIT_OK
+    print_table(
+        ["date", "direction", "from", "to", "status", "parts", "price", "message id", "body"],
+        [
+            [
+                _format_time(row.date, settings),
+                row.direction,
+                row.from_,
+                row.to,
+                row.status,
+                row.message_parts,
+                row.message_price,
+                row.message_id,
+                _preview(row.body),
+            ]
+            for row in rows
+        ],
+    )
+    return EXIT_OK
+
+
+def _write_history_csv(path: Path, rows: Sequence[Any]) -> int:
+    try:
+        with path.open("w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(HISTORY_CSV_COLUMNS)
+            for row in rows:
+                values = to_jsonable(row)
+                writer.writerow(["" if values.get(column) is None else values.get(column) for column in HISTORY_CSV_COLUMNS])
+    except OSError as error:
+        raise UsageError(f"cannot write --export {path}: {error.strerror}; choose a writable path") from None
+    return len(rows)
+
+
+async def cmd_receipts(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with open_client(settings) as client:
+        receipts = await _take(client.iter_receipts(), _limit(args, DEFAULT_LIST_LIMIT))
+
+    if args.json:
+        print_json(receipts)
+        return EXIT_OK
+    print_table(
+        ["time", "message id", "status", "code", "error", "custom string"],
+        [
+            [
+                _format_time(receipt.timestamp, settings),
+                receipt.message_id,
+                receipt.status_text or receipt.status,
+                receipt.status_code,
+                receipt.error_text,
+                receipt.custom_string,
+            ]
+            for receipt in receipts
+        ],
+    )
+    return EXIT_OK
+
+
+async def cmd_inbound(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with open_client(settings) as client:
+        messages = await _take(client.iter_inbound(), _limit(args, DEFAULT_LIST_LIMIT))
+
+    if args.json:
+        print_json(messages)
+        return EXIT_OK
+    print_table(
+        ["time", "from", "to", "message id", "reply to", "body"],
+        [
+            [
+                _format_time(message.timestamp, settings),
+                message.from_,
+                message.to,
+                message.message_id,
+                message.original_message_id,
+                _preview(message.body),
+            ]
+            for message in messages
+        ],
+    )
+    return EXIT_OK
+
+
+# --- config -------------------------------------------------------------------------
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    if args.config_action == "path":
+        return _config_path(args)
+    return _config_check(args)
+
+
+def _config_path(args: argparse.Namespace) -> int:
+    path, origin = find_config_file(getattr(args, "config", None))
+    exists = path.is_file()
+    if args.json:
+        print_json({"path": str(path), "source": origin, "exists": exists})
+    else:
+        sys.stdout.write(f"{path}\n")
+        note(f"from {origin}; " + ("the file exists" if exists else "the file does not exist, so defaults apply"))
+    return EXIT_OK
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    """Report invalid settings and what each part of smsdesk still needs."""
+    try:
+        settings = settings_from(args)
+    except ConfigError as error:
+        if args.json:
+            print_json({"valid": False, "problems": error.problems, "missing": []})
+        else:
+            for problem in error.problems:
+                fail(problem)
+        return EXIT_USAGE
+
+    missing = _missing_settings(settings)
+    if args.json:
+        print_json(
+            {
+                "valid": True,
+                "file": settings.config_file,
+                "clicksend_base_url": settings.clicksend_base_url,
+                "cache_path": settings.cache_path,
+                "has_credentials": settings.has_credentials,
+                "missing": missing,
+            }
+        )
+    else:
+        sys.stdout.write(f"file: {settings.config_file or 'none (defaults and environment only)'}\n")
+        sys.stdout.write(f"ClickSend: {settings.clicksend_base_url}")
+        sys.stdout.write(f" as {settings.clicksend_username}\n" if settings.has_credentials else " (no credentials)\n")
+        sys.stdout.write(f"cache: {settings.cache_path}\n")
+        for item in missing:
+            sys.stdout.write(f"missing: {item['setting']}: {item['effect']}\n")
+        if not missing:
+            sys.stdout.write("everything is set\n")
+    return EXIT_FAILURE if not settings.has_credentials else EXIT_OK
+
+
+def _missing_settings(settings: Settings) -> list[dict[str, str]]:
+    missing = []
+    if not settings.clicksend_username:
+        missing.append(
+            {"setting": "CLICKSEND_USERNAME (clicksend_username)", "effect": "needed to use ClickSend; without it smsdesk opens the demo sandbox"}
+        )
+    if settings.clicksend_api_key is None:
+        missing.append(
+            {"setting": "CLICKSEND_API_KEY (clicksend_api_key)", "effect": "needed to use ClickSend; without it smsdesk opens the demo sandbox"}
+        )
+    if settings.webhook.token is None:
+        missing.append(
+            {"setting": "SMSDESK_WEBHOOK_TOKEN ([webhook] token)", "effect": "`smsdesk serve` polls only, no webhook routes"}
+        )
+    if settings.slack.bot_token is None:
+        missing.append({"setting": "SLACK_BOT_TOKEN ([slack] bot_token)", "effect": "needed by `smsdesk slack`"})
+    if settings.slack.app_token is None and settings.slack.signing_secret is None:
+        missing.append(
+            {
+                "setting": "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET",
+                "effect": "`smsdesk slack` needs one: the app token for Socket Mode or the signing secret for HTTP",
+            }
+        )
+    return missing
+
+
+# --- front-ends and services of other packages ---------------------------------------------
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    from tui.app import run
+
+    return run(settings, demo=getattr(args, "demo", False))
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox.cli import add_arguments, run
+
+    parser = argparse.ArgumentParser(prog="smsdesk sandbox", description=SANDBOX_HELP)
+    add_arguments(parser)
+    sandbox_args = parser.parse_args(args.passthrough)
+    return asyncio.run(run(sandbox_args))
+
+
+def cmd_slack(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    from slackbot.app import main as run_slack
+
+    result = run_slack(settings, args)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return result or EXIT_OK
+
+
+async def cmd_sync(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    _require_credentials(settings)
+    from core.sync import run_sync
+
+    return await run_sync(settings, progress=not args.json)
+
+
+async def cmd_serve(args: argparse.Namespace) -> int:
+    listen = {key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}
+    settings = settings_from(args, webhook=listen or None)
+    _require_credentials(settings)
+    from core.serve import run_serve
+
+    return await run_serve(settings)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], Any]] = {
+    "send": cmd_send,
+    "price": cmd_price,
+    "cancel": cmd_cancel,
+    "templates": cmd_templates,
+    "history": cmd_history,
+    "receipts": cmd_receipts,
+    "inbound": cmd_inbound,
+    "config": cmd_config,
+    "sync": cmd_sync,
+    "serve": cmd_serve,
+    "sandbox": cmd_sandbox,
+    "slack": cmd_slack,
+    "tui": cmd_tui,
+}
+
+# Commands whose arguments belong to another package's parser.
+PASSTHROUGH_COMMANDS = {"sandbox"}
+
+SANDBOX_HELP = "Run the local ClickSend simulator on 127.0.0.1 (no account, nothing is sent)."
+
+
+# --- parser ----------------------------------------------------------------------------
+
+
+def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
+    """Options every command takes. Subcommands use SUPPRESS so they do not reset a value given before the command."""
+    default = argparse.SUPPRESS if suppress else None
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=default, help="configuration file (default: $SMSDESK_CONFIG, else the user config dir)")
+    common.add_argument("--base-url", metavar="URL", default=default, help="ClickSend API base URL (default: $CLICKSEND_BASE_URL, else https://rest.clicksend.com/v3)")
+    common.add_argument("--json", action="store_true", default=default if suppress else False, help="print machine-readable JSON on stdout")
+    common.add_argument("-v", "--verbose", action="count", default=default if suppress else 0, help="log more on stderr (-vv for debug)")
+    return common
+
+
+def _message_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--to", metavar="NUMBER", action="append", required=True, help="recipient; repeat for several (E.164 or a national number of default_region)")
+    body = parser.add_mutually_exclusive_group(required=True)
+    body.add_argument("--body", metavar="TEXT", help="message text; - reads it from stdin")
+    body.add_argument("--template", metavar="NAME", help="use a saved template (name or id) as the text")
+    parser.add_argument("--var", metavar="NAME=VALUE", action="append", default=[], help="value for a template placeholder; repeatable")
+    parser.add_argument("--from", dest="sender", metavar="SENDER", help="sender ID (up to 11 letters and digits) or number; default: the account's")
+    parser.add_argument("--schedule", metavar="WHEN", help="send later: ISO 8601 (local time without an offset) or Unix seconds, at most 4 months ahead")
+    parser.add_argument("--custom-string", metavar="REF", help="your reference, returned with receipts and replies")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smsdesk",
+        parents=[_common_options(suppress=False)],
+        description="Send and receive SMS through ClickSend. Without a command, opens the terminal inbox "
+        "(on the local sandbox when no ClickSend credentials are set).",
+    )
+    parser.add_argument("--demo", action="store_true", help="open the inbox on the local sandbox with demo data")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = [_common_options(suppress=True)]
+
+    def add(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=common, help=help_text, description=help_text, **kwargs)
+
+    send = add("send", "Send an SMS to one or more numbers.")
+    _message_options(send)
+    send.add_argument("--allow-opted-out", action="store_true", help="send even to numbers that replied STOP")
+
+    price = add("price", "Show parts, encoding and price per recipient, and the total, without sending.")
+    _message_options(price)
+
+    cancel = add("cancel", "Cancel a scheduled SMS, or all of them.")
+    cancel.add_argument("message_id", metavar="MESSAGE_ID", nargs="?", help="ClickSend message id of the scheduled SMS")
+    cancel.add_argument("--all", action="store_true", help="cancel every scheduled SMS of the account")
+    cancel.add_argument("--custom-string", metavar="REF", help="with --all: only the scheduled SMS with this reference")
+
+    templates = add("templates", "List, show, add, edit or remove message templates.")
+    template_actions = templates.add_subparsers(dest="templates_action", metavar="ACTION", required=True)
+    template_actions.add_parser("list", parents=common, help="list every template")
+    show = template_actions.add_parser("show", parents=common, help="print one template")
+    show.add_argument("template", metavar="ID_OR_NAME")
+    add_template = template_actions.add_parser("add", parents=common, help="create a template")
+    add_template.add_argument("name", metavar="NAME")
+    add_template.add_argument("--body", metavar="TEXT", required=True, help="template text; - reads it from stdin")
+    edit = template_actions.add_parser("edit", parents=common, help="change a template's name or text")
+    edit.add_argument("template", metavar="ID_OR_NAME")
+    edit.add_argument("--name", metavar="NEW_NAME")
+    edit.add_argument("--body", metavar="TEXT", help="new text; - reads it from stdin")
+    remove = template_actions.add_parser("rm", parents=common, help="delete a template")
+    remove.add_argument("template", metavar="ID_OR_NAME")
+
+    history = add("history", "List sent messages from ClickSend's history, or export them to CSV.")
+    history.add_argument("--query", metavar="FIELD:VALUE", action="append", default=[], help="filter, repeatable: " + ", ".join(HISTORY_QUERY_FIELDS))
+    history.add_argument("--since", metavar="WHEN", help="from this time (ISO 8601 or Unix seconds)")
+    history.add_argument("--until", metavar="WHEN", help="up to this time (ISO 8601 or Unix seconds)")
+    history.add_argument("--export", metavar="FILE", help="write the matching messages to a CSV file")
+    history.add_argument("--limit", metavar="N", type=int, help=f"at most N messages (default {DEFAULT_LIST_LIMIT}, all with --export; 0 for all)")
+
+    for name, help_text in (
+        ("receipts", "List delivery receipts waiting at ClickSend."),
+        ("inbound", "List inbound SMS (replies) waiting at ClickSend."),
+    ):
+        listing = add(name, help_text)
+        listing.add_argument("--limit", metavar="N", type=int, help=f"at most N (default {DEFAULT_LIST_LIMIT}; 0 for all)")
+
+    config = add("config", "Show which configuration file is read, or check the settings.")
+    config_actions = config.add_subparsers(dest="config_action", metavar="ACTION", required=True)
+    config_actions.add_parser("path", parents=common, help="print the configuration file that is read")
+    config_actions.add_parser("check", parents=common, help="report invalid and missing settings")
+
+    add("sync", "Fetch inbound SMS, receipts, history and templates into the cache once.")
+    serve = add("serve", "Run the ClickSend webhook receiver and the pollers until interrupted.")
+    serve.add_argument("--host", help="address to listen on (default: [webhook] host)")
+    serve.add_argument("--port", type=int, help="TCP port to listen on (default: [webhook] port)")
+    commands.add_parser("sandbox", help=SANDBOX_HELP, add_help=False)
+    add("slack", "Run the Slack bot.")
+    tui = add("tui", "Open the terminal inbox.")
+    tui.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="use the local sandbox with demo data")
+    return parser
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `smsdesk` command and return its exit code."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in PASSTHROUGH_COMMANDS:
+        parser.error("unrecognized arguments: " + " ".join(extra))
+    args.passthrough = extra
+    _configure_logging(args.verbose)
+
+    command = COMMANDS[args.command or "tui"]
+    try:
+        result = command(args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return result
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return EXIT_INTERRUPTED
+    except (UsageError, ConfigError, InvalidNumberError, InvalidSenderError) as error:
+        fail(str(error))
+        return EXIT_USAGE
+    except OutcomeUnknownError as error:
+        fail(
+            f"{error}. The messages may or may not have been sent; run `smsdesk sync` to check "
+            "the history before sending again"
+        )
+        return EXIT_FAILURE
+    except APIError as error:
+        fail(str(error))
+        logger.debug("ClickSend returned HTTP %s %s", error.http_code, error.response_code)
+        return EXIT_FAILURE
+    except ClickSendError as error:
+        fail(f"{error}; check the network and the base URL {getattr(args, 'base_url', None) or 'in the settings'}")
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
