@@ -79,10 +79,15 @@ class Pusher:
         return self._session
 
     async def run_due(self) -> int:
-        pushes = self.state.due_pushes()
-        for push in pushes:
+        made = 0
+        for push in self.state.due_pushes():
+            # Another caller may have claimed it while an earlier push was awaited.
+            due = push.next_attempt_at
+            if due is None or due > self.state.clock.now():
+                continue
             await self.attempt(push)
-        return len(pushes)
+            made += 1
+        return made
 
     async def attempt(self, push: Push) -> bool:
         """Make one attempt; on failure the state schedules the next one."""

@@ -25,3 +25,15 @@ async def call(
         async with session.request(method, url, json=json, data=data, headers=headers) as response:
             body = await response.json(content_type=None)
             return response.status, body, response.headers
+
+
+async def send(
+    sandbox: Any, messages: list[dict[str, Any]], *, username: str = "demo-user", api_key: str = "demo-key"
+) -> Any:
+    """POST /sms/send and return the body, asserting the envelope is a 200 SUCCESS."""
+    status, body, _ = await call(
+        "POST", f"{sandbox.base_url}/sms/send", json={"messages": messages}, username=username, api_key=api_key
+    )
+    assert status == 200, body
+    assert body["response_code"] == "SUCCESS"
+    return body
