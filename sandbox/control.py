@@ -43,7 +43,11 @@ async def _object_body(request: web.Request) -> dict[str, Any]:
 
 async def dump_state(request: web.Request) -> web.Response:
     server = request.app[SERVER_KEY]
-    return _ok(server.state.to_dict())
+    data = server.state.to_dict()
+    for account in data["accounts"].values():
+        # The dump is for reading; API keys stay out of it.
+        del account["api_key"]
+    return _ok(data)
 
 
 async def reset(request: web.Request) -> web.Response:

@@ -44,7 +44,8 @@ def query_history(state: SandboxState, username: str, query: Mapping[str, str]) 
         selected.append(message)
 
     field, descending = _parse_order(query.get("order_by", ""))
-    selected.sort(key=lambda m: (_sort_key(m, field), m.date, m.message_id), reverse=descending)
+    # The sort is stable, so equal keys keep the order in which messages were sent.
+    selected.sort(key=lambda m: _sort_key(m, field), reverse=descending)
     return selected
 
 
