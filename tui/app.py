@@ -142,6 +142,8 @@ class SmsDeskApp(App[int]):
                 continue
             if change.inbound_from is not None:
                 inbox.inbound_received(change.inbound_from, change.body or "")
+            elif change.status is not None and change.number is not None:
+                inbox.status_changed(change.number, change.status, change.error)
             else:
                 inbox.after_change(inbox.conversation.id if inbox.conversation else None)
 

@@ -73,10 +73,17 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class Change:
-    """Something changed in the cache; `inbound_from` is set for a new inbound message."""
+    """Something changed in the cache.
+
+    `inbound_from` and `body` are set for a new inbound message, `number` and
+    `status` for an outbound status change; neither for other changes.
+    """
 
     inbound_from: str | None = None
     body: str | None = None
+    number: str | None = None
+    status: str | None = None
+    error: str | None = None
 
 
 class Backend:
@@ -265,19 +272,25 @@ class Backend:
         return bool(report)
 
     async def balance(self) -> tuple[Decimal, str | None] | None:
-        account = await self.client.account()
+        account = await self.client.get_account()
         if account.balance is None:
             return None
-        currency = account.currency.currency_name_short if getattr(account, "currency", None) else None
+        currency = account.currency.currency_name_short if account.currency else None
         return account.balance, currency
 
     async def changes(self) -> AsyncIterator[Change]:
         """Yield a Change for every event of this process and for writes by other processes."""
-        async for event in self.events.subscribe():
-            if type(event).__name__ == "InboundReceived":
-                yield Change(inbound_from=event.their_number, body=event.body)
-            else:
-                yield Change()
+        from core.events import InboundReceived, StatusChanged
+
+        with self.events.subscribe() as subscription:
+            async for event in subscription:
+                if isinstance(event, InboundReceived):
+                    yield Change(inbound_from=event.message.their_number, body=event.message.body)
+                elif isinstance(event, StatusChanged):
+                    change = event.change
+                    yield Change(number=change.their_number, status=change.new_status, error=change.error_text)
+                else:
+                    yield Change()
 
 
 # Adapters from cache records to rows -------------------------------------------------
@@ -352,7 +365,7 @@ def _rejection(outcome: Any) -> str | None:
 async def open_backend(settings: Settings, *, demo: bool = False) -> AsyncIterator[Backend]:
     """Open the cache, the ClickSend client and the service; in demo mode, on the local sandbox."""
     from core.client import ClickSendClient
-    from core.events import EventBus
+    from core.events import DataVersionWatcher, EventBus
     from core.service import SmsService
     from core.store import Store
 
@@ -366,7 +379,7 @@ async def open_backend(settings: Settings, *, demo: bool = False) -> AsyncIterat
             directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="smsdesk-demo-"))
             cache_path = Path(directory) / "demo-cache.sqlite3"
             base_url, username, api_key = server.base_url, DEMO_USERNAME, DEMO_API_KEY
-            label = f"demo sandbox {server.root_url}"
+            label = "demo sandbox"
             logger.info("demo mode: sandbox at %s, cache %s", server.root_url, cache_path)
         else:
             if not settings.has_credentials:
@@ -383,6 +396,9 @@ async def open_backend(settings: Settings, *, demo: bool = False) -> AsyncIterat
             ClickSendClient(username=username, api_key=api_key, base_url=base_url, timeout=settings.clicksend_timeout)
         )
         events = EventBus()
+        stack.callback(events.close)
+        # Another process (the Slack bot, `smsdesk sync`) may write to the same cache.
+        await stack.enter_async_context(DataVersionWatcher(store, events))
         service = SmsService(client=client, store=store, settings=settings, events=events)
         yield Backend(
             settings=settings, client=client, store=store, service=service, events=events,

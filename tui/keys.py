@@ -47,6 +47,7 @@ INBOX_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("templates", "t", "templates", "Templates", show=False),
     KeyAction("scheduled", "S", "scheduled", "Scheduled messages", show=False),
     KeyAction("toggle_sort", "o", "toggle_sort", "Sort newest or unread first", show=False),
+    KeyAction("activity_log", "l", "toggle_activity_log", "Show or hide the activity log", show=False),
     KeyAction("focus_list", "escape", "focus_list", "Back to the list", show=False),
 )
 

@@ -26,6 +26,7 @@ from tui.rows import ConversationRow, ThreadEntry
 from tui.screens.confirm_screen import ConfirmScreen
 from tui.screens.new_conversation_screen import NewConversationScreen
 from tui.screens.schedule_screen import ScheduleScreen
+from tui.widgets.activity_log import ActivityLog
 from tui.widgets.banner import DEMO_TEXT, Banner
 from tui.widgets.composer import Composer
 from tui.widgets.conversation_list import ConversationList
@@ -66,6 +67,7 @@ class InboxScreen(Screen[None]):
                 yield ThreadView(clock=self.clock, tz=self.tz, id="thread")
                 yield Composer(id="composer")
                 yield LiveLine(id="live-line")
+        yield ActivityLog(clock=self.clock, tz=self.tz, id="activity-log")
         yield StatusBar(id="status-bar")
         yield Footer()
 
@@ -77,6 +79,14 @@ class InboxScreen(Screen[None]):
             self.query_one("#demo-banner", Banner).show_text(DEMO_TEXT)
         self.reload_conversations()
         self.query_one(ConversationList).focus()
+        self.log_activity(f"opened {self.backend.account_label}")
+
+    def log_activity(self, text: str) -> None:
+        """Add a line to the activity log."""
+        self.query_one(ActivityLog).record(text)
+
+    def action_toggle_activity_log(self) -> None:
+        self.query_one(ActivityLog).toggle_class("-visible")
 
     # Conversation list --------------------------------------------------------
 
@@ -231,11 +241,14 @@ class InboxScreen(Screen[None]):
             outcome = await self.backend.send(request)
         except TransportError as error:
             self.notify(f"ClickSend is unreachable, message not sent: {error}", severity="error", timeout=8)
+            self.log_activity(f"send to {request.to} failed: {error}")
             return
         except (ClickSendError, ValueError) as error:
             self.notify(f"Message not sent: {error}", severity="error", timeout=8)
+            self.log_activity(f"send to {request.to} failed: {error}")
             return
         self.sent_count += 1
+        self.query_one(ActivityLog).record_message("out", request.to, request.body)
         if outcome.rejected:
             self.notify(f"ClickSend rejected the message: {outcome.rejected}", severity="error", timeout=8)
         elif request.schedule is not None:
@@ -440,7 +453,8 @@ class InboxScreen(Screen[None]):
     # Live updates -----------------------------------------------------------------
 
     def inbound_received(self, number: str, body: str) -> None:
-        """Called for a new inbound message; notifies unless its conversation is open."""
+        """Show a new inbound message; notify unless its conversation is open."""
+        self.query_one(ActivityLog).record_message("in", number, body)
         if self.conversation is None or self.conversation.their_number != number:
             name = format_number(number, default_region=self.backend.region)
             self.notify(one_line(body, 60), title=f"New message from {name}", timeout=6)
@@ -448,15 +462,28 @@ class InboxScreen(Screen[None]):
 
     def connection_changed(self, online: bool, detail: str = "") -> None:
         """Show or hide the offline banner."""
-        self.query_one(StatusBar).online = online
+        status = self.query_one(StatusBar)
         banner = self.query_one("#offline-banner", Banner)
         if online:
+            if status.online is False:
+                self.log_activity("ClickSend reachable again")
             banner.hide()
         else:
-            banner.show_text(f"ClickSend is unreachable ({detail}); showing the cache. Sending waits until it is back.")
+            if status.online is not False:
+                self.log_activity(f"ClickSend unreachable: {detail}")
+            banner.show_text(
+                f"ClickSend is unreachable ({detail}); showing the cache. Sending fails until it is back."
+            )
+        status.online = online
 
     def sync_state_changed(self, text: str) -> None:
         self.query_one(StatusBar).sync_state = text
+
+    def status_changed(self, number: str, status: str, error: str | None) -> None:
+        """Log an outbound status change and redraw."""
+        detail = f": {error}" if error else ""
+        self.log_activity(f"{format_number(number, default_region=self.backend.region)} {status}{detail}")
+        self.after_change(self.conversation.id if self.conversation else None)
 
     def balance_changed(self, balance: Decimal | None, currency: str | None) -> None:
         status = self.query_one(StatusBar)

@@ -119,7 +119,10 @@ class ThreadView(OptionList):
 
     def watch_highlighted(self, highlighted: int | None) -> None:
         super().watch_highlighted(highlighted)
-        if highlighted == 0 and not self.exhausted and not self._loading:
+        if highlighted is None or not self.entries or self.exhausted or self._loading:
+            return
+        # The first option is a day separator, so the oldest message is the top reachable row.
+        if self.get_option_at_index(highlighted).id == self.entries[0].key:
             self._load_older()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
