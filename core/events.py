@@ -90,13 +90,11 @@ class Subscription:
         self._bus = bus
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._max_queue = max_queue
-        self._dropped = False
 
     def _put(self, event: Event) -> None:
         if self._queue.qsize() >= self._max_queue:
             while not self._queue.empty():
                 self._queue.get_nowait()
-            self._dropped = True
             self._queue.put_nowait(StoreChanged(reason="events dropped"))
         self._queue.put_nowait(event)
 

@@ -1,0 +1,124 @@
+"""aiohttp routes that receive ClickSend's inbound SMS and delivery receipt pushes.
+
+Routes (``{token}`` is the secret path segment from ``[webhook] token``):
+
+- ``POST /clicksend/inbound/{token}``: form (ClickSend's ``post`` rule), JSON (``json``)
+- ``GET /clicksend/inbound/{token}``: query string (ClickSend's ``get`` rule)
+- ``POST /clicksend/receipts/{token}``: form
+
+Responses: 200 only after the payload is committed to the cache; 404 for a wrong
+token (the same as an unknown path); 413 for a body over the size limit; 400 with
+the reason for a payload that cannot be stored; 503 when the cache cannot take
+the write (ClickSend retries later). Bad input never yields a 500.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import sqlite3
+from typing import Final
+
+from aiohttp import web
+
+from core.events import EventBus
+from core.ingest import Ingestor, PayloadError, decode_payload
+from core.store import Store, StoreClosedError
+
+__all__ = ["MAX_BODY_BYTES", "build_webhook_routes"]
+
+log = logging.getLogger(__name__)
+
+# An inbound SMS push is well under 4 KiB (8 concatenated parts of 153 characters plus
+# the other fields); 64 KiB leaves room for long UCS-2 bodies encoded as %XX escapes.
+MAX_BODY_BYTES: Final = 64 * 1024
+
+INBOUND_PATH: Final = "/clicksend/inbound/{token}"
+RECEIPTS_PATH: Final = "/clicksend/receipts/{token}"
+
+
+class _WebhookHandlers:
+    def __init__(self, *, ingestor: Ingestor, token: str, max_body_bytes: int) -> None:
+        if not token:
+            raise ValueError("The webhook token is empty: set [webhook] token or SMSDESK_WEBHOOK_TOKEN to a long random string.")
+        self._ingestor = ingestor
+        self._token = token.encode()
+        self._max_body_bytes = max_body_bytes
+
+    def _check_token(self, request: web.Request) -> None:
+        # compare_digest: the time taken does not reveal how much of the token matched.
+        if not hmac.compare_digest(request.match_info["token"].encode(), self._token):
+            log.warning("webhook %s %s with a wrong token from %s", request.method, request.path.rsplit("/", 1)[0], request.remote)
+            raise web.HTTPNotFound()
+
+    async def _payload(self, request: web.Request) -> dict:
+        if request.content_length is not None and request.content_length > self._max_body_bytes:
+            raise web.HTTPRequestEntityTooLarge(max_size=self._max_body_bytes, actual_size=request.content_length)
+        body = await request.content.read(self._max_body_bytes + 1)
+        if len(body) > self._max_body_bytes:
+            raise web.HTTPRequestEntityTooLarge(max_size=self._max_body_bytes, actual_size=len(body))
+        return decode_payload(body, content_type=request.headers.get("Content-Type", ""), query=request.query)
+
+    async def inbound(self, request: web.Request) -> web.Response:
+        self._check_token(request)
+        try:
+            payload = await self._payload(request)
+            record = self._ingestor.parse_inbound(payload)
+        except PayloadError as error:
+            log.warning("rejected an inbound push: %s", error)
+            return web.Response(status=400, text=f"Invalid inbound payload: {error}\n")
+        try:
+            inserted = await self._ingestor.add_inbound([record])
+        except (sqlite3.Error, OSError, StoreClosedError) as error:
+            return _unavailable("inbound", record.message_id, error)
+        if not inserted:
+            log.info("inbound %s was already stored; push acknowledged", record.message_id)
+        return web.Response(text="OK\n")
+
+    async def receipt(self, request: web.Request) -> web.Response:
+        self._check_token(request)
+        try:
+            payload = await self._payload(request)
+            record = self._ingestor.parse_receipt(payload)
+        except PayloadError as error:
+            log.warning("rejected a receipt push: %s", error)
+            return web.Response(status=400, text=f"Invalid receipt payload: {error}\n")
+        try:
+            added, _ = await self._ingestor.add_receipts([record])
+        except (sqlite3.Error, OSError, StoreClosedError) as error:
+            return _unavailable("receipt", record.message_id, error)
+        if not added:
+            log.info("receipt %s/%s was already stored; push acknowledged", record.message_id, record.status_code)
+        return web.Response(text="OK\n")
+
+
+def _unavailable(kind: str, message_id: str, error: Exception) -> web.Response:
+    log.error("could not store %s %s: %s", kind, message_id, error)
+    return web.Response(status=503, text="The cache is unavailable; retry later.\n", headers={"Retry-After": "10"})
+
+
+def build_webhook_routes(
+    app: web.Application,
+    *,
+    store: Store,
+    token: str,
+    events: EventBus | None = None,
+    ingestor: Ingestor | None = None,
+    settings: object | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> None:
+    """Add the ClickSend webhook routes to ``app``.
+
+    ``settings`` (optional) supplies the default region and opt-out keywords; pass a
+    ready ``ingestor`` instead to share one with the pollers.
+    """
+    if ingestor is None:
+        ingestor = (
+            Ingestor.from_settings(settings, store=store, events=events)
+            if settings is not None
+            else Ingestor(store=store, events=events)
+        )
+    handlers = _WebhookHandlers(ingestor=ingestor, token=token, max_body_bytes=max_body_bytes)
+    app.router.add_post(INBOUND_PATH, handlers.inbound)
+    app.router.add_get(INBOUND_PATH, handlers.inbound, allow_head=False)
+    app.router.add_post(RECEIPTS_PATH, handlers.receipt)
