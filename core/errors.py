@@ -3,6 +3,7 @@
 The hierarchy::
 
     ClickSendError
+    ├── PartialSendError            some batches of a large send failed, others were sent
     ├── TransportError              no usable response arrived
     │   ├── ConnectError            the connection failed (refused, DNS, TLS, reset)
     │   ├── RequestTimeout          no complete response within the timeout
@@ -32,6 +33,22 @@ class ClickSendError(Exception):
     """Base class of every error the ClickSend client raises."""
 
 
+class PartialSendError(ClickSendError):
+    """A send of more than one batch where some batches failed and others were sent.
+
+    Record the messages in `response` as sent. Each failed batch is one entry
+    of `errors`; an `OutcomeUnknownError` among them lists the custom strings
+    to look up in the history.
+    """
+
+    def __init__(self, message: str, *, response: Any, errors: list[ClickSendError]) -> None:
+        super().__init__(message)
+        self.response = response
+        """A `SendResponse` merged from the batches that succeeded."""
+        self.errors = errors
+        """One error per failed batch, in batch order."""
+
+
 class TransportError(ClickSendError):
     """No usable response arrived from ClickSend."""
 
@@ -39,10 +56,11 @@ class TransportError(ClickSendError):
 class ConnectError(TransportError):
     """The connection to ClickSend failed before a response arrived."""
 
-    def __init__(self, message: str, *, refused: bool = False) -> None:
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
         super().__init__(message)
-        self.refused = refused
-        """True when the server refused the connection, so the request never left."""
+        self.request_sent = request_sent
+        """False when no connection was established (refused, DNS, TLS, connect
+        timeout), so the request provably never left this machine."""
 
 
 class RequestTimeout(TransportError):

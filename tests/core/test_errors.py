@@ -112,6 +112,6 @@ def test_outcome_unknown_keeps_custom_strings():
     assert isinstance(error, TransportError)
 
 
-def test_connect_error_refused_flag():
-    assert ConnectError("refused", refused=True).refused
-    assert not ConnectError("reset").refused
+def test_connect_error_request_sent_flag():
+    assert not ConnectError("refused", request_sent=False).request_sent
+    assert ConnectError("reset").request_sent
