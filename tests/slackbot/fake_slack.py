@@ -79,6 +79,7 @@ class FakeSlack:
         self.reactions: list[tuple[str, str, str]] = []  # (channel, ts, name)
         self.joined: set[str] = set()
         self.views: list[dict[str, Any]] = []
+        self.usergroups: dict[str, list[str]] = {}  # user group ID -> member user IDs
         self._failures: list[_Failure] = []
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -307,6 +308,12 @@ class FakeSlack:
     def _api_views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._api_views_open(params)
 
+    def _api_usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = params.get("usergroup", "")
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[group])}
+
     def _api_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
         ws_root = self.root_url.replace("http://", "ws://")
         return {"ok": True, "url": f"{ws_root}/socket"}
@@ -479,3 +486,50 @@ async def wait_for(predicate: Callable[[], Any], *, timeout: float = 10.0, inter
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: {predicate!r}")
         await asyncio.sleep(interval)
+
+
+class SocketModeStub:
+    """The Socket Mode WebSocket side of FakeSlack: sends `hello`, records acknowledgements."""
+
+    def __init__(self, slack: FakeSlack) -> None:
+        self.connections: list[web.WebSocketResponse] = []
+        self.acks: list[dict[str, Any]] = []
+        slack.socket_handler = self._handle
+
+    async def _handle(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.connections.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": APP_ID}})
+        async for message in socket:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+        return socket
+
+    def open_connections(self) -> list[web.WebSocketResponse]:
+        return [socket for socket in self.connections if not socket.closed]
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        """Send `payload` on the newest open connection."""
+        await self.open_connections()[-1].send_json(payload)
+
+    async def close_all(self) -> None:
+        for socket in self.open_connections():
+            await socket.close()
+
+    def slash_command_envelope(self, envelope_id: str, text: str, *, user_id: str = "U0ALICE") -> dict[str, Any]:
+        return {
+            "envelope_id": envelope_id,
+            "type": "slash_commands",
+            "accepts_response_payload": True,
+            "payload": {
+                "team_id": TEAM_ID,
+                "channel_id": "C0FAKE001",
+                "user_id": user_id,
+                "command": "/sms",
+                "text": text,
+                "api_app_id": APP_ID,
+                "response_url": "",
+                "trigger_id": "trigger.socket",
+            },
+        }

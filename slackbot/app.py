@@ -1,0 +1,857 @@
+"""The smsdesk Slack bot: Slack Bolt's `AsyncApp` over the send service and the cache.
+
+Every listener acknowledges Slack at once and runs ClickSend work in a background
+task, because Slack gives up on a request after three seconds and ClickSend can be
+slower than that. The HTTP response goes out when the listener returns, so a
+listener never awaits ClickSend itself. Results reach the user through the
+command's `response_url` (ephemeral) or a channel post.
+
+Cross-cutting rules live in one place each: the allow-list in `_require_access`
+(listener middleware), user-facing wording in `slackbot.messages`, and errors of
+background work in `report_error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from core.config import Settings
+from core.errors import ClickSendError
+from core.events import EventBus, InboundReceived, StatusChanged, Subscription
+from core.numbers import InvalidNumberError, mask_number, normalize_number
+from core.segments import count_segments
+from core.store import Store
+from slackbot import blocks, messages
+from slackbot.access import AccessPolicy
+from slackbot.commands import (
+    USAGE,
+    Cancel,
+    CancelAll,
+    Command,
+    CommandUsageError,
+    Compose,
+    Help,
+    Price,
+    Send,
+    TemplateList,
+    TemplateShow,
+    TemplateUse,
+    parse_command,
+)
+from slackbot.formatting import escape_text, unescape_command_text
+from slackbot.outcome import recipient_statuses, quote_lines
+from slackbot.relay import ChannelQueues, ChannelUnavailableError, Relay, SlackPoster, slack_error_code
+
+logger = logging.getLogger(__name__)
+
+# Rate-limited Web API calls are retried after Retry-After this many times before the caller sees the 429.
+RATE_LIMIT_RETRIES = 3
+# A confirm button stops working after this long; the price it showed may be stale by then.
+CONFIRM_TTL_SECONDS = 15 * 60
+# How long close() lets background work finish before cancelling it.
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+class SlackConfigError(ValueError):
+    """A setting the Slack bot needs is missing or invalid; the message names it and the fix."""
+
+
+def build_web_client(settings: Settings) -> AsyncWebClient:
+    """Create the Slack Web API client with async retry handlers only.
+
+    The sync `RateLimitErrorRetryHandler` would fail inside the async client
+    (it has no `can_retry_async`), so only the async handlers are passed.
+    """
+    token = settings.slack.bot_token
+    if token is None:
+        raise SlackConfigError(
+            "SLACK_BOT_TOKEN is not set. Copy the Bot User OAuth Token (xoxb-...) from the Slack app's "
+            "OAuth & Permissions page into SLACK_BOT_TOKEN or [slack] bot_token."
+        )
+    return AsyncWebClient(
+        token=token.get_secret_value(),
+        base_url=settings.slack.api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ],
+    )
+
+
+@dataclass
+class PendingSend:
+    """A send waiting for its confirm button."""
+
+    user_id: str
+    channel_id: str | None
+    numbers: list[str]
+    body: str
+    schedule: datetime | None
+    allow_opted_out: bool
+    created: float
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked for the work, and how to answer them."""
+
+    user_id: str
+    channel_id: str | None
+    respond: Respond
+
+
+class SlackBot:
+    """The Bolt app, its listeners and the relay, sharing one Web API client."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        service: Any,
+        store: Store,
+        events: EventBus | None = None,
+        client: AsyncWebClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.service = service
+        self.store = store
+        self.events = events
+        self.client = client or build_web_client(settings)
+        self.app = AsyncApp(
+            client=self.client,
+            name="smsdesk",
+            logger=logging.getLogger("slackbot.bolt"),
+            # Signatures are checked by slackbot.server on the raw body bytes, with a logged
+            # reason for each rejection; Socket Mode needs no signature.
+            request_verification_enabled=False,
+            # Listeners return right after ack() and hand slow work to background tasks, so the
+            # response can wait for the listener without Bolt's 10 ms ack polling.
+            process_before_response=True,
+        )
+        slack = settings.slack
+        self.access = AccessPolicy(
+            users=slack.allowed_users, groups=slack.allowed_groups, channels=slack.allowed_channels, client=self.client
+        )
+        self.poster = SlackPoster(self.client)
+        self.queues = ChannelQueues()
+        self.relay = Relay(settings=settings, store=store, poster=self.poster, queues=self.queues)
+        self._pending: dict[str, PendingSend] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._event_task: asyncio.Task[None] | None = None
+        self._subscription: Subscription | None = None
+        self._register_listeners()
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start relaying cache events (inbound SMS, status changes) to Slack."""
+        if self.events is not None and self._event_task is None:
+            # Subscribe now, not inside the task, so no event published after start() is missed.
+            self._subscription = self.events.subscribe()
+            self._event_task = asyncio.create_task(self._consume_events(self._subscription), name="slack-relay-events")
+
+    async def close(self) -> None:
+        """Let background work finish (up to a grace period), then stop the relay."""
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
+        if self._event_task is not None:
+            self._event_task.cancel()
+            await asyncio.gather(self._event_task, return_exceptions=True)
+            self._event_task = None
+        if self._tasks:
+            _, unfinished = await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        await self.queues.aclose()
+
+    async def idle(self) -> None:
+        """Wait until no background task or queued Slack call is left (for tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*set(self._tasks), return_exceptions=True)
+        await self.queues.join()
+
+    def spawn(self, work: Coroutine[Any, Any, Any], *, what: str, requester: Requester | None = None) -> None:
+        """Run `work` after the acknowledgement; its errors go to `report_error`."""
+        task = asyncio.create_task(self._guarded(work, what=what, requester=requester), name=f"slack-{what}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, work: Coroutine[Any, Any, Any], *, what: str, requester: Requester | None) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            await self.report_error(error, what=what, requester=requester)
+
+    async def _consume_events(self, subscription: Subscription) -> None:
+        async for event in subscription:
+            try:
+                if isinstance(event, InboundReceived):
+                    await self.relay.relay_inbound(event.message.row_id)
+                elif isinstance(event, StatusChanged):
+                    await self.relay.on_status_changed(event.change.row_id)
+            except Exception:
+                logger.exception("Could not relay cache event %r to Slack", type(event).__name__)
+
+    # -- errors ------------------------------------------------------------------
+
+    async def report_error(self, error: BaseException, *, what: str, requester: Requester | None) -> None:
+        """Log the technical cause with ids and tell the user a plain sentence."""
+        user = requester.user_id if requester else "-"
+        channel = requester.channel_id if requester else "-"
+        expected = isinstance(error, (ClickSendError, SlackApiError, ChannelUnavailableError, ValueError))
+        logger.error(
+            "%s failed for Slack user %s in %s: %s: %s",
+            what, user, channel, type(error).__name__, error, exc_info=not expected,
+        )
+        if requester is None:
+            return
+        try:
+            await requester.respond(text=messages.user_message_for(error), response_type="ephemeral", replace_original=False)
+        except Exception as respond_error:
+            logger.error("Could not tell Slack user %s about the failed %s: %r", user, what, respond_error)
+
+    async def _on_bolt_error(self, error: Exception, body: dict[str, Any], respond: Respond | None = None) -> None:
+        user = _user_id(body)
+        logger.error("Slack request from user %s failed: %s: %s", user, type(error).__name__, error, exc_info=True)
+        if respond is not None and body.get("response_url") or _response_url(body):
+            try:
+                await respond(text=messages.user_message_for(error), response_type="ephemeral")
+            except Exception as respond_error:
+                logger.error("Could not tell Slack user %s about the error: %r", user, respond_error)
+
+    # -- listeners -----------------------------------------------------------------
+
+    def _register_listeners(self) -> None:
+        app = self.app
+        app.error(self._on_bolt_error)
+        app.command("/sms", middleware=[self._parse_command, self._require_access])(self._on_command)
+        app.action(blocks.CONFIRM_ACTION, middleware=[self._require_access])(self._on_confirm)
+        app.action(blocks.DISCARD_ACTION)(self._on_discard)
+        app.action(blocks.CANCEL_SCHEDULED_ACTION, middleware=[self._require_access])(self._on_cancel_scheduled)
+        app.action(blocks.COMPOSE_BODY_ACTION)(self._on_compose_typing)
+        app.view(blocks.COMPOSE_CALLBACK, middleware=[self._require_access])(self._on_compose_submit)
+        app.event("message")(self._on_message)
+        app.event("app_home_opened")(self._on_home_opened)
+
+    async def _parse_command(self, body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            context["sms_command"] = parse_command(body.get("text", ""))
+        except CommandUsageError as error:
+            context["sms_command"] = error
+        return await next()
+
+    async def _require_access(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any],
+        respond: Respond, next: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        """Reject sends and cancels from users or channels that the allow-list does not cover."""
+        action = _guarded_action(body, context.get("sms_command"))
+        if action is None:
+            return await next()
+
+        user_id = _user_id(body)
+        channel_id = _channel_id(body)
+        decision = await self.access.check(user_id=user_id, channel_id=channel_id)
+        if decision.allowed:
+            return await next()
+
+        logger.info("Rejected %s by Slack user %s in %s: %s not allowed", action, user_id, channel_id, decision.reason)
+        refusal = messages.refusal(user_id=user_id, channel_id=channel_id, action=action)
+        if body.get("type") == "view_submission":
+            await ack(response_action="errors", errors={"recipients": refusal[:150]})
+        elif body.get("command"):
+            await ack(text=refusal)
+        else:
+            await ack()
+            await respond(text=refusal, response_type="ephemeral", replace_original=False)
+        return None
+
+    async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any],
+                          respond: Respond) -> None:
+        command: Command | CommandUsageError = context["sms_command"]
+        requester = Requester(body["user_id"], body.get("channel_id"), respond)
+
+        if isinstance(command, CommandUsageError):
+            await ack(text=f"{command}\n\n{USAGE}")
+        elif isinstance(command, Help):
+            await ack(text=USAGE)
+        elif isinstance(command, Compose):
+            await ack(text=messages.ACK_COMPOSE)
+            self.spawn(self._open_compose(body["trigger_id"], requester), what="compose form", requester=requester)
+        elif isinstance(command, Send):
+            await ack(text=messages.ACK_SENDING)
+            self.spawn(self._send(requester, list(command.recipients), command.body), what="send", requester=requester)
+        elif isinstance(command, Price):
+            await ack(text=messages.ACK_PRICING)
+            self.spawn(self._price(requester, list(command.recipients), command.body), what="price", requester=requester)
+        elif isinstance(command, (Cancel, CancelAll)):
+            await ack(text=messages.ACK_CANCELLING)
+            self.spawn(self._cancel(requester, command), what="cancel", requester=requester)
+        elif isinstance(command, (TemplateList, TemplateShow)):
+            await ack(text=messages.ACK_WORKING)
+            self.spawn(self._show_templates(requester, command), what="template lookup", requester=requester)
+        elif isinstance(command, TemplateUse):
+            await ack(text=messages.ACK_SENDING)
+            self.spawn(self._use_template(requester, command), what="template send", requester=requester)
+
+    # -- send, price, cancel, templates ----------------------------------------------
+
+    def _normalize(self, recipients: Sequence[str]) -> list[str]:
+        return [normalize_number(raw, default_region=self.settings.default_region) for raw in recipients]
+
+    async def _send(self, requester: Requester, recipients: list[str], body: str, *,
+                    schedule: datetime | None = None) -> None:
+        numbers = self._normalize(recipients)
+        reasons, total, currency, opted_out = await self._confirmation_reasons(numbers, body)
+        if reasons:
+            await self._ask_to_confirm(requester, numbers, body, schedule, reasons, total, currency, bool(opted_out))
+            return
+        await self._send_now(requester, numbers, body, schedule=schedule, allow_opted_out=False)
+
+    async def _confirmation_reasons(self, numbers: list[str], body: str) -> tuple[list[str], Decimal | None, str, set[str]]:
+        slack = self.settings.slack
+        reasons: list[str] = []
+        if slack.confirm_recipients_above is not None and len(numbers) > slack.confirm_recipients_above:
+            reasons.append(f"{len(numbers)} recipients, more than the {slack.confirm_recipients_above} that need no confirmation")
+
+        opted_out = await self.store.opted_out(numbers)
+        for number in numbers:
+            if number in opted_out:
+                reasons.append(f"{number} has opted out (replied STOP); send only if they asked you to")
+
+        total: Decimal | None = None
+        currency = ""
+        if slack.confirm_above is not None:
+            quote = await self.service.price(to=numbers, body=body)
+            total, currency = quote.total, getattr(quote, "currency", "") or ""
+            if total > slack.confirm_above:
+                reasons.append(f"costs {total} {currency}".rstrip() + f", more than the {slack.confirm_above} limit")
+        return reasons, total, currency, opted_out
+
+    async def _ask_to_confirm(self, requester: Requester, numbers: list[str], body: str, schedule: datetime | None,
+                              reasons: list[str], total: Decimal | None, currency: str, opted_out: bool) -> None:
+        self._drop_expired_confirmations()
+        token = secrets.token_urlsafe(16)
+        self._pending[token] = PendingSend(
+            user_id=requester.user_id, channel_id=requester.channel_id, numbers=numbers, body=body,
+            schedule=schedule, allow_opted_out=opted_out, created=time.monotonic(),
+        )
+        text, prompt = blocks.confirm_prompt(
+            token=token, reasons=reasons, recipients=numbers, body=body, total=total, currency=currency,
+            region=self.settings.default_region,
+        )
+        logger.info("Send by Slack user %s to %d recipients waits for confirmation: %s",
+                    requester.user_id, len(numbers), "; ".join(reasons))
+        await requester.respond(text=text, blocks=prompt, response_type="ephemeral", replace_original=False)
+
+    def _drop_expired_confirmations(self) -> None:
+        now = time.monotonic()
+        for token in [t for t, p in self._pending.items() if now - p.created > CONFIRM_TTL_SECONDS]:
+            del self._pending[token]
+
+    async def _send_now(self, requester: Requester, numbers: list[str], body: str, *,
+                        schedule: datetime | None, allow_opted_out: bool) -> None:
+        origin = {"via": "slack", "user": requester.user_id, "channel": requester.channel_id}
+        logger.info("Sending SMS for Slack user %s in %s to %s", requester.user_id, requester.channel_id,
+                    ", ".join(mask_number(n) for n in numbers))
+        outcome = await self.service.send(
+            to=numbers, body=body, schedule=schedule, allow_opted_out=allow_opted_out, origin=origin
+        )
+        await self._post_send_result(requester, body, outcome)
+
+    async def _post_send_result(self, requester: Requester, body: str, outcome: Any) -> None:
+        rows, results = recipient_statuses(outcome)
+        text, result_blocks = blocks.send_result_post(
+            user_id=requester.user_id, body=body, results=results, region=self.settings.default_region,
+            total_price=getattr(outcome, "total_price", None),
+        )
+        channel = requester.channel_id
+        if channel:
+            try:
+                response = await self.poster.post(channel=channel, text=text, blocks=result_blocks, unfurl_links=False)
+            except (SlackApiError, ChannelUnavailableError) as error:
+                logger.info("Could not post the send result in %s (%s); answering the user only", channel,
+                            getattr(error, "reason", None) or slack_error_code(error))  # type: ignore[arg-type]
+            else:
+                ts = str(response["ts"])
+                for row in rows:
+                    await self.store.set_slack_post(row, channel, ts)
+                self.relay.remember_post(channel, ts, rows)
+                return
+        note = "\nInvite the bot to this channel (`/invite @smsdesk`) to see delivery updates here."
+        await requester.respond(text=text + note, blocks=result_blocks, response_type="ephemeral", replace_original=False)
+
+    async def _price(self, requester: Requester, recipients: list[str], body: str) -> None:
+        numbers = self._normalize(recipients)
+        quote = await self.service.price(to=numbers, body=body)
+        per_recipient, total, currency = quote_lines(quote, numbers)
+        text = blocks.price_reply(
+            recipients=numbers, segments=count_segments(body), per_recipient=per_recipient, total=total,
+            currency=currency, region=self.settings.default_region,
+        )
+        await requester.respond(text=text, response_type="ephemeral", replace_original=False)
+
+    async def _cancel(self, requester: Requester, command: Cancel | CancelAll) -> None:
+        if isinstance(command, Cancel):
+            await self.service.cancel(command.message_id)
+            logger.info("Slack user %s cancelled message %s", requester.user_id, command.message_id)
+            text = f"Cancelled scheduled message `{escape_text(command.message_id)}`."
+        else:
+            count = await self.service.cancel_all(custom_string=command.reference)
+            logger.info("Slack user %s cancelled %d scheduled messages (reference %r)", requester.user_id, count, command.reference)
+            scope = f" with reference `{escape_text(command.reference)}`" if command.reference else ""
+            text = f"Cancelled {count} scheduled message{'s' if count != 1 else ''}{scope}."
+        await requester.respond(text=text, response_type="ephemeral", replace_original=False)
+
+    async def _show_templates(self, requester: Requester, command: TemplateList | TemplateShow) -> None:
+        templates = await self.service.templates()
+        if isinstance(command, TemplateList):
+            if not templates:
+                text = "There are no templates yet. Create them in the ClickSend dashboard or the terminal inbox."
+            else:
+                text = "*Templates*\n" + "\n".join(f"• `{escape_text(t.template_name)}`" for t in templates)
+        else:
+            template = _find_template(templates, command.name)
+            text = f"*{escape_text(template.template_name)}*\n> {escape_text(template.body)}"
+        await requester.respond(text=text, response_type="ephemeral", replace_original=False)
+
+    async def _use_template(self, requester: Requester, command: TemplateUse) -> None:
+        body = await self.service.render_template(command.name, command.values)
+        await self._send(requester, list(command.recipients), body)
+
+    # -- confirm buttons ---------------------------------------------------------------
+
+    async def _on_confirm(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any],
+                          respond: Respond) -> None:
+        await ack()
+        token = action.get("value", "")
+        pending = self._pending.get(token)
+        user_id = _user_id(body)
+        if pending is None:
+            # A second click, a click after a restart, or an expired prompt: nothing to do.
+            logger.info("Ignored a confirm click by %s: no pending send for it", user_id)
+            return
+        if pending.user_id != user_id:
+            await respond(text="Only the person who started this send can confirm it.", response_type="ephemeral",
+                          replace_original=False)
+            return
+        if not await self.store.claim_slack_event(f"confirm:{token}"):
+            return
+        del self._pending[token]
+
+        requester = Requester(user_id, pending.channel_id, respond)
+        self.spawn(self._confirmed_send(requester, pending), what="confirmed send", requester=requester)
+
+    async def _confirmed_send(self, requester: Requester, pending: PendingSend) -> None:
+        await requester.respond(text=messages.ACK_SENDING, replace_original=True)
+        await self._send_now(requester, pending.numbers, pending.body, schedule=pending.schedule,
+                             allow_opted_out=pending.allow_opted_out)
+
+    async def _on_discard(self, ack: Callable[..., Awaitable[Any]], action: dict[str, Any], respond: Respond) -> None:
+        await ack()
+        if self._pending.pop(action.get("value", ""), None) is not None:
+            self.spawn(respond(text=messages.CONFIRM_CANCELLED, replace_original=True), what="discard")
+
+    # -- two-way thread replies --------------------------------------------------------
+
+    async def _on_message(self, body: dict[str, Any], event: dict[str, Any], context: dict[str, Any]) -> None:
+        if not self.settings.slack.two_way:
+            return
+        # Edits, deletions and bot posts carry a subtype or bot_id; only a person's new reply in a thread counts.
+        if event.get("subtype") not in (None, "thread_broadcast") or event.get("bot_id"):
+            return
+        thread_ts = event.get("thread_ts")
+        if not thread_ts or thread_ts == event.get("ts") or not event.get("user"):
+            return
+        if event["user"] == context.get("bot_user_id"):
+            return
+
+        channel = event["channel"]
+        conversation = await self.store.conversation_for_slack_thread(channel, thread_ts)
+        if conversation is None:
+            return
+        event_id = body.get("event_id") or f"{channel}:{event['ts']}"
+        if not await self.store.claim_slack_event(event_id):
+            logger.info("Ignored Slack event %s: already handled (a Slack retry)", event_id)
+            return
+
+        requester = Requester(event["user"], channel, self._ephemeral_responder(channel, event["user"], thread_ts))
+        decision = await self.access.check(user_id=event["user"], channel_id=channel)
+        if not decision.allowed:
+            logger.info("Thread reply by Slack user %s in %s not sent: %s not allowed", event["user"], channel, decision.reason)
+            self.spawn(requester.respond(text=messages.refusal(user_id=event["user"], channel_id=channel, action="send")),
+                       what="refusal")
+            return
+        self.spawn(self._send_thread_reply(requester, conversation, event), what="thread reply", requester=requester)
+
+    async def _send_thread_reply(self, requester: Requester, conversation: Any, event: dict[str, Any]) -> None:
+        channel, ts = event["channel"], event["ts"]
+        origin = {"via": "slack", "user": requester.user_id, "channel": channel, "kind": "thread_reply", "ts": ts}
+        try:
+            outcome = await self.service.send(
+                to=[conversation.their_number],
+                body=unescape_command_text(event.get("text", "")),
+                sender=conversation.our_number or None,
+                origin=origin,
+            )
+        except Exception:
+            await self._react(channel, ts, "x")
+            raise
+        rows, results = recipient_statuses(outcome)
+        for row in rows:
+            await self.store.set_slack_post(row, channel, ts)
+        failed = [r for r in results if r.status == "failed"]
+        await self._react(channel, ts, "x" if failed else "outbox_tray")
+        if failed:
+            reason = failed[0].error or failed[0].status
+            await requester.respond(text=f"Not sent as SMS: {escape_text(reason)}")
+
+    async def _react(self, channel: str, ts: str, name: str) -> None:
+        try:
+            await self.poster.call(self.client.reactions_add, channel=channel, timestamp=ts, name=name)
+        except SlackApiError as error:
+            if slack_error_code(error) != "already_reacted":
+                logger.error("Could not add :%s: to %s in %s: %s", name, ts, channel, slack_error_code(error))
+
+    def _ephemeral_responder(self, channel: str, user_id: str, thread_ts: str | None = None) -> Respond:
+        async def respond(text: str, blocks: Any = None, **_: Any) -> None:
+            await self.poster.call(
+                self.client.chat_postEphemeral, channel=channel, user=user_id, text=text, blocks=blocks,
+                thread_ts=thread_ts,
+            )
+        return respond
+
+    # -- App Home ------------------------------------------------------------------------
+
+    async def _on_home_opened(self, event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user_id = event["user"]
+        self.spawn(self.publish_home(user_id), what="home tab")
+
+    async def publish_home(self, user_id: str) -> None:
+        conversations = await self.store.list_conversations(order="unread", limit=20)
+        unread = [
+            blocks.HomeItem(number=c.their_number, text=c.last_body or "", when=c.last_activity, unread=c.unread_count)
+            for c in conversations if c.unread
+        ][:10]
+        scheduled = [
+            blocks.HomeItem(number=m.their_number, text=m.body, when=m.schedule_at, message_id=m.message_id)
+            for m in await self.store.messages(direction="out", status="scheduled", limit=20)
+        ]
+        failures = [
+            blocks.HomeItem(number=m.their_number, text=f"{m.error_text or m.status_text or 'failed'}: {m.body}", when=m.ts)
+            for m in await self.store.messages(direction="out", status="failed", limit=10)
+        ]
+        view = blocks.home_view(unread=unread, scheduled=scheduled, failures=failures, region=self.settings.default_region)
+        await self.poster.call(self.client.views_publish, user_id=user_id, view=view)
+
+    async def _on_cancel_scheduled(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any],
+                                   action: dict[str, Any]) -> None:
+        await ack()
+        user_id = _user_id(body)
+        requester = Requester(user_id, None, self._direct_message_responder(user_id))
+        self.spawn(self._cancel_from_home(requester, action["value"]), what="cancel", requester=requester)
+
+    async def _cancel_from_home(self, requester: Requester, message_id: str) -> None:
+        await self.service.cancel(message_id)
+        logger.info("Slack user %s cancelled message %s from the Home tab", requester.user_id, message_id)
+        await self.publish_home(requester.user_id)
+
+    def _direct_message_responder(self, user_id: str) -> Respond:
+        async def respond(text: str, blocks: Any = None, **_: Any) -> None:
+            await self.poster.call(self.client.chat_postMessage, channel=user_id, text=text, blocks=blocks)
+        return respond
+
+    # -- compose form --------------------------------------------------------------------
+
+    async def _open_compose(self, trigger_id: str, requester: Requester) -> None:
+        names = [name for _, name, _ in await self.store.templates()]
+        view = blocks.compose_view(channel_id=requester.channel_id or "", templates=names)
+        await self.client.views_open(trigger_id=trigger_id, view=view)
+
+    async def _on_compose_typing(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+        await ack()
+        view = body.get("view") or {}
+        values = _view_values(view)
+        self.spawn(self._update_compose_preview(view, values), what="compose preview")
+
+    async def _update_compose_preview(self, view: dict[str, Any], values: dict[str, Any]) -> None:
+        text = values.get("body") or ""
+        info = count_segments(text)
+        preview = f"{len(text)} characters, {info.parts} part{'s' if info.parts != 1 else ''}, {info.encoding}"
+        try:
+            numbers = self._normalize([n for n in (values.get("recipients") or "").split(",") if n.strip()])
+        except InvalidNumberError:
+            numbers = []
+        if numbers and text:
+            quote = await self.service.price(to=numbers, body=text)
+            preview += f", price {quote.total} {getattr(quote, 'currency', '') or ''}".rstrip()
+        names = [opt["value"] for block in view.get("blocks", []) if block.get("block_id") == "template"
+                 for opt in block["element"].get("options", [])]
+        new_view = blocks.compose_view(channel_id=view.get("private_metadata", ""), templates=names, preview=preview)
+        try:
+            await self.client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+        except SlackApiError as error:
+            # hash_conflict: the user typed again and a newer preview is on its way.
+            if slack_error_code(error) != "hash_conflict":
+                raise
+
+    async def _on_compose_submit(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = _view_values(view)
+        errors: dict[str, str] = {}
+        recipients = [n.strip() for n in (values.get("recipients") or "").split(",") if n.strip()]
+        try:
+            numbers = self._normalize(recipients)
+            if not numbers:
+                errors["recipients"] = "Enter at least one number, such as +61491570156."
+        except InvalidNumberError as error:
+            errors["recipients"] = str(error)[:150]
+        text = (values.get("body") or "").strip()
+        template = values.get("template")
+        if not text and not template:
+            errors["body"] = "Write a message or pick a template."
+        schedule = values.get("schedule")
+        if schedule is not None and schedule <= time.time():
+            errors["schedule"] = "Pick a time in the future, or leave it empty to send now."
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+
+        user_id = _user_id(body)
+        channel_id = view.get("private_metadata") or None
+        responder = self._ephemeral_responder(channel_id, user_id) if channel_id else self._direct_message_responder(user_id)
+        requester = Requester(user_id, channel_id, responder)
+        when = datetime.fromtimestamp(schedule, tz=timezone.utc) if schedule is not None else None
+        self.spawn(self._send_composed(requester, numbers, text, template, when), what="send", requester=requester)
+
+    async def _send_composed(self, requester: Requester, numbers: list[str], text: str, template: str | None,
+                             schedule: datetime | None) -> None:
+        if not text and template:
+            text = await self.service.render_template(template, {})
+        await self._send(requester, numbers, text, schedule=schedule)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _guarded_action(body: dict[str, Any], command: Any) -> str | None:
+    """Return 'send' or 'cancel' when the request needs the allow-list, else None."""
+    if body.get("command"):
+        if isinstance(command, (Send, TemplateUse, Compose)):
+            return "send"
+        if isinstance(command, (Cancel, CancelAll)):
+            return "cancel"
+        return None
+    if body.get("type") == "view_submission":
+        return "send"
+    action_ids = {a.get("action_id") for a in body.get("actions", [])}
+    if blocks.CONFIRM_ACTION in action_ids:
+        return "send"
+    if blocks.CANCEL_SCHEDULED_ACTION in action_ids:
+        return "cancel"
+    return None
+
+
+def _user_id(body: dict[str, Any]) -> str:
+    user = body.get("user")
+    if isinstance(user, dict):
+        return str(user.get("id", ""))
+    return str(body.get("user_id") or (body.get("event") or {}).get("user") or "")
+
+
+def _channel_id(body: dict[str, Any]) -> str | None:
+    if body.get("channel_id"):
+        return str(body["channel_id"])
+    channel = body.get("channel")
+    if isinstance(channel, dict):
+        return channel.get("id")
+    view = body.get("view")
+    if isinstance(view, dict) and view.get("private_metadata"):
+        return str(view["private_metadata"])
+    return None
+
+
+def _response_url(body: dict[str, Any]) -> str | None:
+    return body.get("response_url")
+
+
+def _view_values(view: dict[str, Any]) -> dict[str, Any]:
+    """Flatten a modal's state to {block_id: value}; the datetime picker gives epoch seconds."""
+    flat: dict[str, Any] = {}
+    for block_id, elements in (view.get("state") or {}).get("values", {}).items():
+        for element in elements.values():
+            kind = element.get("type")
+            if kind == "static_select":
+                selected = element.get("selected_option")
+                flat[block_id] = selected["value"] if selected else None
+            elif kind == "datetimepicker":
+                flat[block_id] = element.get("selected_date_time")
+            else:
+                flat[block_id] = element.get("value")
+    return flat
+
+
+def _find_template(templates: Sequence[Any], name: str) -> Any:
+    for template in templates:
+        if template.template_name.casefold() == name.casefold():
+            return template
+    names = ", ".join(t.template_name for t in templates) or "none"
+    raise ValueError(f"No template named '{name}'. Templates: {names}. See `/sms template list`.")
+
+
+# -- entry point ------------------------------------------------------------------------
+
+
+def main(settings: Settings, args: Any) -> int:
+    """Run `smsdesk slack` until interrupted; return the exit code."""
+    try:
+        plan = RunPlan.from_settings(settings, args)
+    except SlackConfigError as error:
+        logger.error("%s", error)
+        print(f"smsdesk slack: {error}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(run(settings, plan))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """How `smsdesk slack` connects to Slack, checked before anything starts."""
+
+    socket_mode: bool
+    host: str
+    port: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings, args: Any) -> RunPlan:
+        slack = settings.slack
+        if slack.bot_token is None:
+            raise SlackConfigError(
+                "SLACK_BOT_TOKEN is not set. Copy the Bot User OAuth Token (xoxb-...) from the Slack app's "
+                "OAuth & Permissions page into SLACK_BOT_TOKEN or [slack] bot_token."
+            )
+        if not settings.has_credentials:
+            raise SlackConfigError(
+                "CLICKSEND_USERNAME and CLICKSEND_API_KEY are not set, so the bot could not send anything. "
+                "Set them (ClickSend dashboard, Developers, API Credentials) or run `smsdesk sandbox` and point "
+                "CLICKSEND_BASE_URL at it."
+            )
+        wants_socket = getattr(args, "socket_mode", None)
+        if wants_socket and slack.app_token is None:
+            # Slack answers dispatch_failed to every command while no Socket Mode client is connected,
+            # so refuse to start half up.
+            raise SlackConfigError(
+                "Socket Mode was requested but SLACK_APP_TOKEN is not set. Create an app-level token with the "
+                "connections:write scope (Slack app settings, Basic Information, App-Level Tokens) and set "
+                "SLACK_APP_TOKEN, or drop --socket-mode to use HTTP mode."
+            )
+        socket_mode = slack.app_token is not None if wants_socket is None else bool(wants_socket)
+        if not socket_mode and slack.signing_secret is None:
+            raise SlackConfigError(
+                "SLACK_SIGNING_SECRET is not set, and HTTP mode needs it to verify Slack's requests. Copy the "
+                "Signing Secret from the Slack app's Basic Information page, or set SLACK_APP_TOKEN for Socket Mode."
+            )
+        port = getattr(args, "port", None)
+        host = getattr(args, "host", None)
+        return cls(
+            socket_mode=socket_mode,
+            host=host or slack.host,
+            port=slack.port if port is None else port,
+        )
+
+
+async def run(settings: Settings, plan: RunPlan, *, stop: asyncio.Event | None = None) -> None:
+    """Run the bot with its own ClickSend client, cache and event bus until `stop` is set."""
+    from aiohttp import web
+
+    from core.client import ClickSendClient
+    from core.service import SmsService
+    from core.webhooks import build_webhook_routes
+    from slackbot import server
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal_number, stop.set)
+
+    events = EventBus()
+    api_key = settings.clicksend_api_key
+    async with (
+        ClickSendClient(
+            username=settings.clicksend_username or "",
+            api_key=api_key if api_key is not None else "",
+            base_url=settings.clicksend_base_url,
+            timeout=settings.clicksend_timeout,
+            max_requests_per_second=settings.clicksend_max_requests_per_second,
+        ) as clicksend,
+        Store.open(settings.cache_path) as store,
+    ):
+        service = SmsService(client=clicksend, store=store, settings=settings, events=events)
+        bot = SlackBot(settings=settings, service=service, store=store, events=events)
+        await bot.start()
+        try:
+            if plan.socket_mode:
+                assert settings.slack.app_token is not None
+                runner = server.SocketModeRunner(
+                    bolt_app=bot.app, app_token=settings.slack.app_token.get_secret_value(), web_client=bot.client
+                )
+                await runner.start()
+                try:
+                    await stop.wait()
+                finally:
+                    await runner.close()
+            else:
+                assert settings.slack.signing_secret is not None
+                http_app = web.Application()
+                server.add_slack_routes(
+                    http_app, bolt_app=bot.app, signing_secret=settings.slack.signing_secret.get_secret_value()
+                )
+                if settings.webhook.token is not None:
+                    build_webhook_routes(
+                        http_app,
+                        store=store,
+                        token=settings.webhook.token.get_secret_value(),
+                        events=events,
+                        settings=settings,
+                    )
+                http_runner = await server.start_http(http_app, host=plan.host, port=plan.port)
+                logger.info("Slack bot listening on http://%s:%d%s", plan.host, server.bound_port(http_runner),
+                            server.SLACK_PATH)
+                try:
+                    await stop.wait()
+                finally:
+                    await http_runner.cleanup()
+        finally:
+            await bot.close()
+            events.close()

@@ -1,0 +1,171 @@
+"""How the bot reaches Slack: HTTP with signed requests, or Socket Mode.
+
+HTTP mode serves Slack's requests on one aiohttp server, which also mounts the
+cache's ClickSend webhook routes when a webhook token is configured. Socket Mode
+opens a WebSocket to Slack instead, so no public URL is needed; a watchdog
+replaces the Socket Mode client when it stays disconnected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from slackbot.signing import SignatureError, verify_request
+
+logger = logging.getLogger(__name__)
+
+SLACK_PATH = "/slack/events"
+# Socket Mode: how often the watchdog looks, and how long a connection may stay down before
+# the client is replaced.
+WATCHDOG_INTERVAL_SECONDS = 5.0
+WATCHDOG_MAX_DOWN_SECONDS = 30.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the `smsdesk slack` options."""
+    parser.add_argument("--host", help="address to listen on in HTTP mode (default: [slack] host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="TCP port to listen on in HTTP mode (default: [slack] port, 3000)")
+    parser.add_argument(
+        "--socket-mode",
+        action="store_true",
+        default=None,
+        help="connect to Slack over Socket Mode (needs SLACK_APP_TOKEN); the default when SLACK_APP_TOKEN is set",
+    )
+
+
+# -- HTTP mode --------------------------------------------------------------------------------
+
+
+def add_slack_routes(app: web.Application, *, bolt_app: Any, signing_secret: str) -> None:
+    """Serve Slack's commands, interactions and events on `SLACK_PATH`, verifying each signature."""
+
+    async def handle(request: web.Request) -> web.Response:
+        # The signature covers the body bytes exactly as sent; never re-encode them first.
+        raw = await request.read()
+        try:
+            verify_request(secret=signing_secret, body=raw, headers=request.headers)
+        except SignatureError as error:
+            logger.warning("Rejected Slack request to %s from %s: %s", request.path, request.remote, error)
+            return web.json_response({"error": "invalid request"}, status=401)
+
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            logger.warning("Rejected Slack request to %s: the body is not UTF-8", request.path)
+            return web.json_response({"error": "invalid request"}, status=400)
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+        bolt_response = await bolt_app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    app.router.add_post(SLACK_PATH, handle)
+
+
+async def start_http(app: web.Application, *, host: str, port: int) -> web.AppRunner:
+    """Start serving `app`; the caller must `await runner.cleanup()`."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    return int(runner.addresses[0][1])
+
+
+# -- Socket Mode ------------------------------------------------------------------------------
+
+
+class SocketModeRunner:
+    """Keep a Socket Mode connection up, replacing the client when it stays down.
+
+    The aiohttp Socket Mode client reconnects by itself, but after a server
+    `disconnect` followed by a failed reconnect it can stay down for good; the
+    watchdog closes it and opens a new one.
+    """
+
+    def __init__(
+        self,
+        *,
+        bolt_app: Any,
+        app_token: str,
+        web_client: Any,
+        interval: float = WATCHDOG_INTERVAL_SECONDS,
+        max_down: float = WATCHDOG_MAX_DOWN_SECONDS,
+        ping_interval: float = 10.0,
+        handler_factory: Callable[..., AsyncSocketModeHandler] = AsyncSocketModeHandler,
+    ) -> None:
+        self._bolt_app = bolt_app
+        self._app_token = app_token
+        self._web_client = web_client
+        self._interval = interval
+        self._max_down = max_down
+        self._ping_interval = ping_interval
+        self._factory = handler_factory
+        self.handler: AsyncSocketModeHandler | None = None
+        self.replacements = 0
+        self._watchdog: asyncio.Task[None] | None = None
+
+    def _new_handler(self) -> AsyncSocketModeHandler:
+        return self._factory(
+            self._bolt_app, self._app_token, web_client=self._web_client, ping_interval=self._ping_interval
+        )
+
+    async def start(self) -> None:
+        self.handler = self._new_handler()
+        await self.handler.connect_async()
+        logger.info("Connected to Slack over Socket Mode")
+        self._watchdog = asyncio.create_task(self._watch(), name="slack-socket-watchdog")
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        down_since: float | None = None
+        while True:
+            await asyncio.sleep(self._interval)
+            assert self.handler is not None
+            if await self.handler.client.is_connected():
+                down_since = None
+                continue
+            now = loop.time()
+            if down_since is None:
+                down_since = now
+                logger.warning("Socket Mode connection is down; waiting for the client to reconnect")
+            if now - down_since < self._max_down:
+                continue
+            logger.error("Socket Mode connection down for %.0f s; replacing the client", now - down_since)
+            await self._replace()
+            down_since = None
+
+    async def _replace(self) -> None:
+        old = self.handler
+        if old is not None:
+            try:
+                await old.close_async()
+            except Exception as error:
+                logger.warning("Closing the old Socket Mode client failed: %r", error)
+        self.handler = self._new_handler()
+        self.replacements += 1
+        try:
+            await self.handler.connect_async()
+        except Exception as error:
+            # The next watchdog round tries again.
+            logger.error("Socket Mode reconnect failed: %r", error)
+
+    async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            await asyncio.gather(self._watchdog, return_exceptions=True)
+            self._watchdog = None
+        if self.handler is not None:
+            await self.handler.close_async()
+            self.handler = None
+
