@@ -374,7 +374,7 @@ async def test_error_without_json_body(server, client):
     assert caught.value.response_code is None
 
 
-# C05: a rejected message inside a 200 is a result, not an exception.
+# A rejected message inside a 200 is a result, not an exception.
 async def test_rejected_message_is_result(server, client):
     server.script("POST", "/sms/send", envelope(send_data(
         {"to": "+61491570156", "status": "SUCCESS", "message_id": "MSG-0001", "message_price": "0.0792"},
@@ -638,7 +638,7 @@ async def test_send_refused_connection_gives_up(clock):
 # --- send: request shape and batching ------------------------------------------------
 
 
-# C01: custom_string goes out under its snake_case name.
+# The custom_string field goes out under its snake_case name.
 async def test_send_sms_wire_body(server, client):
     server.script("POST", "/sms/send", echo_send())
 
@@ -650,7 +650,7 @@ async def test_send_sms_wire_body(server, client):
     assert server.requests[0].headers["Content-Type"].startswith("application/json")
 
 
-# C02: a list of senders never reaches the network.
+# A list of senders never reaches the network.
 async def test_send_sms_sender_list_rejected(server, client):
     with pytest.raises(TypeError, match="sender must be one string"):
         await client.send_sms(to="+61491570156", body="hi", sender=["+61491570157", "ACME"])
@@ -658,7 +658,7 @@ async def test_send_sms_sender_list_rejected(server, client):
     assert server.requests == []
 
 
-# C11: schedule is integer Unix seconds; a naive time needs a zone.
+# The schedule is integer Unix seconds; a naive time needs a zone.
 async def test_send_sms_schedule_epoch(server, client):
     server.script("POST", "/sms/send", echo_send())
 

@@ -199,7 +199,7 @@ def test_price_message_date_empty():
     assert response.messages[0].schedule is None
 
 
-# C01: custom_string keeps its snake_case wire name.
+# The custom_string field keeps its snake_case wire name.
 def test_sms_message_wire_keys():
     message = SmsMessage(to="+61491570156", body="Your booking", custom_string="ticket-42")
 
@@ -249,7 +249,7 @@ def test_sms_message_rejects_empty_body():
         SmsMessage(to="+61491570156", body="")
 
 
-# C02: a list of senders is rejected before anything is sent.
+# A list of senders is rejected before anything is sent.
 def test_sms_message_rejects_sender_list():
     with pytest.raises(ValueError, match="sender must be one string"):
         SmsMessage(to="+61491570156", body="hi", from_=["+61491570157", "ACME"])
@@ -265,7 +265,7 @@ def test_sms_message_rejects_alpha_sender_with_space():
         SmsMessage(to="+61491570156", body="hi", from_="Random Co")
 
 
-# C11: schedule goes out as integer Unix seconds.
+# The schedule goes out as integer Unix seconds.
 def test_schedule_aware_to_epoch():
     message = SmsMessage(to="+61491570156", body="hi", schedule=datetime(2026, 1, 1, 0, 0, tzinfo=UTC))
 
@@ -317,7 +317,7 @@ def test_history_query_params():
     assert query.to_params() == {"q": "status:Sent", "date_from": "1767225600", "page": "2", "limit": "100"}
 
 
-# C05: a rejected message is data on the result, not an exception.
+# A rejected message is data on the result, not an exception.
 def test_rejected_message_is_data():
     data = {
         "total_price": 0.0792,
@@ -342,7 +342,7 @@ def test_rejected_message_is_data():
     assert response.rejected == [failed]
 
 
-# C09: the send shape and the history shape parse to the same types.
+# The send shape and the history shape parse to the same types.
 def test_send_and_history_shapes_agree():
     sent = SendResponse.model_validate(
         {"messages": [{"date": 1436932432, "message_parts": 1, "message_price": 0.07, "status": "SUCCESS"}]}
@@ -380,7 +380,7 @@ def test_float_price_keeps_decimal_digits():
     assert response.total_price == Decimal("0.1")
 
 
-# C10: a balance sent as text is compared as money, not as text.
+# A balance sent as text is compared as money, not as text.
 def test_account_balance_decimal():
     account = Account.model_validate(
         {"balance": "10.500000", "balance_commission": 0.299954, "auto_recharge_amount": "20.00"}
@@ -391,7 +391,7 @@ def test_account_balance_decimal():
     assert not account.balance < Decimal("9.00")
 
 
-# C28: int and string epochs parse to the same UTC instants.
+# Integer and string epochs parse to the same UTC instants.
 def test_timestamps_are_utc_aware():
     sent = SendResponse.model_validate({"messages": [{"date": 1436871253}]}).messages[0]
     inbound = InboundMessage.model_validate({"timestamp": "1436932432"})
