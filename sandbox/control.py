@@ -168,7 +168,7 @@ async def put_faults(request: web.Request) -> web.Response:
 
 
 async def put_settings(request: web.Request) -> web.Response:
-    """Set receipt_url, inbound_url, inbound_webhook_type, receipt_before_response, delivery timings, message ids."""
+    """Set push URLs and format, receipt_before_response, history_string_types, delivery timings, message ids."""
     server = request.app[SERVER_KEY]
     state = server.state
     payload = await _object_body(request)
@@ -185,8 +185,9 @@ async def put_settings(request: web.Request) -> web.Response:
         if payload["inbound_webhook_type"] not in ("post", "get", "json"):
             raise RequestError({"inbound_webhook_type": "The inbound_webhook_type must be post, get or json."})
         state.inbound_webhook_type = payload["inbound_webhook_type"]
-    if "receipt_before_response" in payload:
-        state.receipt_before_response = bool(payload["receipt_before_response"])
+    for name in ("receipt_before_response", "history_string_types"):
+        if name in payload:
+            setattr(state, name, bool(payload[name]))
     for name in ("queue_seconds", "delivery_seconds"):
         value = _number(payload, name)
         if value is not None:
@@ -203,6 +204,7 @@ async def put_settings(request: web.Request) -> web.Response:
             "inbound_url": state.inbound_url,
             "inbound_webhook_type": state.inbound_webhook_type,
             "receipt_before_response": state.receipt_before_response,
+            "history_string_types": state.history_string_types,
             "queue_seconds": state.queue_seconds,
             "delivery_seconds": state.delivery_seconds,
             "next_message_ids": list(state.next_message_ids),
@@ -219,21 +221,36 @@ async def put_account(request: web.Request) -> web.Response:
         raise RequestError({"username": f"No sandbox account named {username!r}."})
     payload = await _object_body(request)
     if "balance" in payload:
-        try:
-            account.balance = Decimal(str(payload["balance"]))
-        except InvalidOperation:
-            raise RequestError({"balance": f"The balance must be a decimal amount, got {payload['balance']!r}."}) from None
+        account.balance = _decimal(payload["balance"], "balance")
     if "enabled_countries" in payload:
-        account.enabled_countries = frozenset(str(c).upper() for c in payload["enabled_countries"])
+        account.enabled_countries = frozenset(c.upper() for c in _strings(payload["enabled_countries"], "enabled_countries"))
     if "approved_senders" in payload:
         senders = payload["approved_senders"]
-        account.approved_senders = None if senders is None else frozenset(senders)
+        account.approved_senders = None if senders is None else frozenset(_strings(senders, "approved_senders"))
     if "prices" in payload:
-        account.prices = {str(c).upper(): Decimal(str(rate)) for c, rate in payload["prices"].items()}
+        prices = payload["prices"]
+        if not isinstance(prices, dict):
+            raise RequestError({"prices": 'The prices must map country codes to a price per part, e.g. {"AU": "0.0792"}.'})
+        account.prices = {str(c).upper(): _decimal(rate, f"prices.{c}") for c, rate in prices.items()}
     server.state.dirty = True
     data = account.to_dict()
     data.pop("api_key")
     return _ok(data)
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise RequestError({name: f"The {name} must be a decimal amount such as \"10.50\", got {value!r}."})
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise RequestError({name: f"The {name} must be a decimal amount such as \"10.50\", got {value!r}."}) from None
+
+
+def _strings(value: Any, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise RequestError({name: f"The {name} must be a list of strings, got {value!r}."})
+    return value
 
 
 def add_routes(app: web.Application) -> None:

@@ -112,20 +112,21 @@ def _sort_key(message: OutboundMessage, field: str) -> Any:
             "body": message.body}[field].lower()
 
 
-def history_row(message: OutboundMessage, account: Account) -> dict[str, Any]:
-    """Return one history row in ClickSend's string-typed history shape.
+def history_row(message: OutboundMessage, account: Account, *, string_types: bool = True) -> dict[str, Any]:
+    """Return one history row, by default in ClickSend's string-typed history shape.
 
-    Unlike send answers, ClickSend's history examples give `date`, `schedule`
+    Unlike send responses, ClickSend's history examples give `date`, `schedule`
     and `message_parts` as strings ("1436932432", "1.00") and prices with six
-    decimals ("0.070000"); the description's schema says integers for `date`
-    and `message_parts`. The sandbox sends the strings so clients must parse both.
+    decimals ("0.070000"), while the description's schema says integers for
+    `date` and `message_parts`. The sandbox sends the strings so that clients
+    must parse both; `string_types=False` gives the schema's integers.
     """
     status, status_code, status_text = message.history_status
     schedule = message.schedule if message.schedule is not None else message.date
     failed = message.error_code is not None and status == "Failed"
     return {
         "direction": "out",
-        "date": str(message.date),
+        "date": str(message.date) if string_types else message.date,
         "to": message.to,
         "body": message.body,
         "status": status,
@@ -136,7 +137,7 @@ def history_row(message: OutboundMessage, account: Account) -> dict[str, Any]:
         "error_code": str(message.error_code) if failed else None,
         "error_text": status_text if failed else None,
         "message_id": message.message_id,
-        "message_parts": f"{message.message_parts:.2f}",
+        "message_parts": f"{message.message_parts:.2f}" if string_types else message.message_parts,
         "message_price": str(message.price.quantize(Decimal("0.000001"))),
         "from_email": message.from_email,
         "list_id": None,

@@ -100,6 +100,7 @@ class SandboxState:
         self.inbound_webhook_type = "post"
         self.queue_seconds = DEFAULT_QUEUE_SECONDS
         self.delivery_seconds = DEFAULT_DELIVERY_SECONDS
+        self.history_string_types = True
         self.reset()
 
     def reset(self) -> None:
@@ -407,10 +408,14 @@ class SandboxState:
         return receipt
 
     def mark_receipts_read(self, username: str, date_before: int | None) -> int:
+        return self._mark_read(self.unread_receipts(username), date_before)
+
+    def _mark_read(self, items: list[Receipt] | list[InboundMessage], date_before: int | None) -> int:
+        """Mark unread items read, only those with a timestamp before `date_before` if given."""
         count = 0
-        for receipt in self.unread_receipts(username):
-            if date_before is None or receipt.timestamp < date_before:
-                receipt.read = True
+        for item in items:
+            if date_before is None or item.timestamp < date_before:
+                item.read = True
                 count += 1
         self.dirty = True
         return count
@@ -490,13 +495,7 @@ class SandboxState:
         raise NotFound("Inbound message not found.")
 
     def mark_inbound_read(self, username: str, date_before: int | None) -> int:
-        count = 0
-        for message in self.unread_inbound(username):
-            if date_before is None or message.timestamp < date_before:
-                message.read = True
-                count += 1
-        self.dirty = True
-        return count
+        return self._mark_read(self.unread_inbound(username), date_before)
 
     def mark_inbound_message_read(self, username: str, message_id: str) -> int:
         matches = [m for m in self.inbound if m.username == username and m.message_id == message_id]
@@ -615,6 +614,7 @@ class SandboxState:
                 "receipt_before_response": self.receipt_before_response,
                 "queue_seconds": self.queue_seconds,
                 "delivery_seconds": self.delivery_seconds,
+                "history_string_types": self.history_string_types,
             },
             "faults": dict(self.faults),
             "clock": {"now": self.clock.now(), "frozen": self.clock.frozen},
@@ -638,6 +638,7 @@ class SandboxState:
         self.receipt_before_response = settings["receipt_before_response"]
         self.queue_seconds = settings["queue_seconds"]
         self.delivery_seconds = settings["delivery_seconds"]
+        self.history_string_types = settings.get("history_string_types", True)
         self.faults.update(data["faults"])
         self.dirty = False
 

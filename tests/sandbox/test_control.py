@@ -155,3 +155,15 @@ async def test_advance_requires_seconds(sandbox: SandboxServer) -> None:
     assert status == 400
     status, body = await control(sandbox, "POST", "clock/advance", {"seconds": -5})
     assert status == 400
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"balance": "lots"}, {"balance": True}, {"enabled_countries": "AU"}, {"approved_senders": [1]},
+     {"prices": {"AU": "cheap"}}, {"prices": ["AU"]}],
+)
+async def test_bad_account_change_is_400(sandbox: SandboxServer, payload: dict) -> None:
+    status, body = await control(sandbox, "PUT", "accounts/demo-user", payload)
+    assert status == 400
+    assert body["response_code"] == "BAD_REQUEST"
+    assert sandbox.state.accounts["demo-user"].balance == Decimal("100")
