@@ -37,13 +37,13 @@ import aiohttp
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from core.errors import (
-    APIError,
     ClickSendError,
     ConnectError,
     OutcomeUnknownError,
     PartialSendError,
     RateLimitError,
     RequestTimeout,
+    ResponseValidationError,
     ServerError,
     TransportError,
     make_api_error,
@@ -199,7 +199,7 @@ class ClickSendClient:
         reached ClickSend without a readable response, and `PartialSendError`
         when some batches of a large send failed and others were sent.
         """
-        return await self._send_batches("/sms/send", list(messages), SendResponse)
+        return await self._send_batches(messages)
 
     async def send_sms(
         self,
@@ -223,7 +223,7 @@ class ClickSendClient:
 
     async def price(self, messages: Sequence[SmsMessage]) -> PriceResponse:
         """Quote the price of messages without sending them."""
-        return await self._send_batches("/sms/price", list(messages), PriceResponse)
+        return await self._price_batches(messages)
 
     # --- delivery receipts ---------------------------------------------------
 
@@ -387,62 +387,76 @@ class ClickSendClient:
 
     # --- batching ------------------------------------------------------------
 
-    async def _send_batches(self, path: str, messages: list[SmsMessage], model: type[BatchT]) -> BatchT:
-        if not messages:
-            raise ValueError("no messages to send; pass at least one SmsMessage")
-        batches = [
-            messages[start : start + MAX_MESSAGES_PER_REQUEST]
-            for start in range(0, len(messages), MAX_MESSAGES_PER_REQUEST)
-        ]
+    async def _send_batches(self, messages: Sequence[SmsMessage]) -> SendResponse:
+        batches = _split_batches(messages)
         if len(batches) == 1:
-            return await self._send_batch(path, batches[0], model)
+            return await self._send_batch(batches[0])
 
-        results = await asyncio.gather(
-            *(self._send_batch_limited(path, batch, model) for batch in batches), return_exceptions=True
-        )
-        responses = [result for result in results if not isinstance(result, BaseException)]
-        errors = [result for result in results if isinstance(result, BaseException)]
-        for error in errors:
-            if not isinstance(error, ClickSendError):
-                raise error
-        merged = _merge_responses(model, responses)
+        results = await self._run_batches(self._send_batch, batches)
+        responses = [result for result in results if isinstance(result, SendResponse)]
+        errors = [result for result in results if isinstance(result, ClickSendError)]
+        merged = _merge_responses(SendResponse, responses)
         if errors:
             raise PartialSendError(
-                f"{len(errors)} of {len(batches)} batches of {path} failed; "
-                f"{len(merged.messages)} message results were returned",
+                f"{len(errors)} of {len(batches)} send requests failed and {len(responses)} succeeded; "
+                "record the returned results and check the errors",
                 response=merged,
                 errors=errors,
             )
         return merged
 
-    async def _send_batch_limited(self, path: str, batch: list[SmsMessage], model: type[BatchT]) -> BatchT:
-        async with self._batch_slots:
-            return await self._send_batch(path, batch, model)
+    async def _price_batches(self, messages: Sequence[SmsMessage]) -> PriceResponse:
+        batches = _split_batches(messages)
+        if len(batches) == 1:
+            return await self._price_batch(batches[0])
 
-    async def _send_batch(self, path: str, batch: list[SmsMessage], model: type[BatchT]) -> BatchT:
+        results = await self._run_batches(self._price_batch, batches)
+        for result in results:
+            if isinstance(result, ClickSendError):
+                raise result
+        return _merge_responses(PriceResponse, results)
+
+    async def _run_batches(
+        self, run: Callable[[list[SmsMessage]], Awaitable[BatchT]], batches: list[list[SmsMessage]]
+    ) -> list[BatchT | ClickSendError]:
+        """Run `run` on every batch, a few at a time, and return results or errors in batch order."""
+
+        async def run_limited(batch: list[SmsMessage]) -> BatchT:
+            async with self._batch_slots:
+                return await run(batch)
+
+        results = await asyncio.gather(*(run_limited(batch) for batch in batches), return_exceptions=True)
+        outcomes: list[BatchT | ClickSendError] = []
+        for result in results:
+            # Anything but a ClickSendError is a bug or a cancellation, so it propagates.
+            if isinstance(result, BaseException) and not isinstance(result, ClickSendError):
+                raise result
+            outcomes.append(result)
+        return outcomes
+
+    async def _send_batch(self, batch: list[SmsMessage]) -> SendResponse:
         body = SendRequest(messages=batch).to_wire()
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("ClickSend %s to %s", path, ", ".join(mask_number(message.to) for message in batch))
+            logger.debug("ClickSend send to %s", ", ".join(mask_number(message.to) for message in batch))
 
-        # A price quote sends nothing, so repeating it is harmless.
-        if path != "/sms/send":
-            return _parse(model, await self._request("POST", path, json=body, idempotent=True))
-
-        custom_strings = [message.custom_string or "" for message in batch]
         try:
-            envelope = await self._request("POST", path, json=body, idempotent=False)
-            return _parse(model, envelope)
+            envelope = await self._request("POST", "/sms/send", json=body, idempotent=False)
+            return _parse(SendResponse, envelope)
         except ClickSendError as error:
             if not _send_outcome_unknown(error):
                 raise
-            logger.warning(
-                "ClickSend send of %d messages has an unknown outcome: %s", len(batch), type(error).__name__
-            )
+            logger.warning("ClickSend send of %d messages has an unknown outcome: %s", len(batch), error)
             raise OutcomeUnknownError(
                 f"sending {len(batch)} messages failed after the request may have reached ClickSend "
                 f"({error}); look them up in the history by custom_string before sending again",
-                custom_strings=custom_strings,
+                custom_strings=[message.custom_string or "" for message in batch],
             ) from error
+
+    async def _price_batch(self, batch: list[SmsMessage]) -> PriceResponse:
+        body = SendRequest(messages=batch).to_wire()
+        # A price quote sends nothing, so repeating it is harmless.
+        envelope = await self._request("POST", "/sms/price", json=body, idempotent=True)
+        return _parse(PriceResponse, envelope)
 
     # --- one request ---------------------------------------------------------
 
@@ -551,10 +565,8 @@ def _send_outcome_unknown(error: ClickSendError) -> bool:
     """Return True when a failed send may still have been applied by ClickSend."""
     if isinstance(error, ConnectError) and not error.request_sent:
         return False
-    if isinstance(error, TransportError | ServerError):
-        return True
-    # A 2xx whose body could not be read means ClickSend accepted the request.
-    return isinstance(error, APIError) and error.http_code < 400
+    # A 2xx whose body cannot be read means ClickSend probably accepted the request.
+    return isinstance(error, TransportError | ServerError | ResponseValidationError)
 
 
 def _transport_error(method: str, path: str, error: Exception) -> TransportError:
@@ -588,7 +600,7 @@ def _read_envelope(method: str, path: str, status: int, headers: Any, text: str)
             retry_after=_retry_after_seconds(headers),
         )
     if envelope is None:
-        raise APIError(
+        raise ResponseValidationError(
             f"ClickSend {method} {path} returned HTTP {status} with a body that is not a JSON envelope",
             http_code=status,
         )
@@ -614,10 +626,27 @@ def _retry_after_seconds(headers: Any) -> float | None:
 
 
 def _parse(model: type[ModelT], envelope: Envelope) -> ModelT:
-    return model.model_validate(envelope.data)
+    try:
+        return model.model_validate(envelope.data)
+    except ValidationError as error:
+        raise ResponseValidationError(
+            f"ClickSend returned data that does not fit {model.__name__}: {error}",
+            http_code=envelope.http_code or 200,
+            response_code=envelope.response_code,
+            response_msg=envelope.response_msg,
+        ) from error
 
 
-def _merge_responses(model: type[BatchT], responses: list[BatchT]) -> BatchT:
+def _split_batches(messages: Sequence[SmsMessage]) -> list[list[SmsMessage]]:
+    if not messages:
+        raise ValueError("no messages to send; pass at least one SmsMessage")
+    return [
+        list(messages[start : start + MAX_MESSAGES_PER_REQUEST])
+        for start in range(0, len(messages), MAX_MESSAGES_PER_REQUEST)
+    ]
+
+
+def _merge_responses(model: type[BatchT], responses: Sequence[BatchT]) -> BatchT:
     """Merge the responses of several batches into one, in batch order."""
     merged: dict[str, Any] = {
         "total_price": sum((response.total_price for response in responses), start=0),

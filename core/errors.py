@@ -14,7 +14,8 @@ The hierarchy::
         ├── PermissionDeniedError   403
         ├── NotFoundError           404
         ├── RateLimitError          429, carries retry_after
-        └── ServerError             5xx
+        ├── ServerError             5xx
+        └── ResponseValidationError 2xx with a body that does not parse
 
 A message that ClickSend rejects inside a successful send (``INVALID_RECIPIENT``,
 ``COUNTRY_NOT_ENABLED``, an empty ``message_id``) is not an error: it is the
@@ -131,6 +132,14 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """ClickSend failed to handle the request (HTTP 5xx)."""
+
+
+class ResponseValidationError(APIError):
+    """ClickSend returned a success status with a body the client cannot read.
+
+    For a send this means ClickSend probably accepted the messages, so the
+    client raises `OutcomeUnknownError` from it instead.
+    """
 
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {

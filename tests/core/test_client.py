@@ -32,6 +32,7 @@ from core.errors import (
     PermissionDeniedError,
     RateLimitError,
     RequestTimeout,
+    ResponseValidationError,
     ServerError,
 )
 from core.models import SmsMessage
@@ -582,6 +583,22 @@ async def test_send_unreadable_success_outcome_unknown(server, client):
         await client.send_sms(to="+61491570156", body="hi", custom_string="ticket-42")
 
 
+async def test_send_unparsable_data_outcome_unknown(server, client):
+    server.script("POST", "/sms/send", envelope({"messages": "queued"}))
+
+    with pytest.raises(OutcomeUnknownError) as caught:
+        await client.send_sms(to="+61491570156", body="hi", custom_string="ticket-42")
+
+    assert isinstance(caught.value.__cause__, ResponseValidationError)
+
+
+async def test_unparsable_data_raises_validation_error(server, client):
+    server.script("GET", "/sms/templates", envelope({"data": "none"}))
+
+    with pytest.raises(ResponseValidationError, match="Page"):
+        await client.list_templates()
+
+
 async def test_send_rate_limited_not_retried(server, client, clock):
     server.script("POST", "/sms/send", envelope(None, status=429, headers={"Retry-After": "3"}))
 
@@ -714,6 +731,28 @@ async def test_send_partial_failure(server, client):
 
     assert len(caught.value.response.messages) == 1001
     assert [type(error) for error in caught.value.errors] == [BadRequestError]
+
+
+async def test_price_splits_and_merges(server, client):
+    async def quote(request, body):
+        results = [{"to": message["to"], "status": "SUCCESS", "message_price": "0.0792", "date": ""}
+                   for message in body["messages"]]
+        return envelope_response(send_data(*results, total_price=0.0792 * len(results)))
+
+    server.script("POST", "/sms/price", quote)
+
+    response = await client.price([SmsMessage(to="+61491570156", body="hi") for _ in range(1500)])
+
+    assert [len(request.body["messages"]) for request in server.requests] == [1000, 500]
+    assert len(response.messages) == 1500
+    assert response.total_price == Decimal("0.0792") * 1500
+
+
+async def test_price_batch_failure_raised(server, client):
+    server.script("POST", "/sms/price", envelope(None, status=400, response_code="BAD_REQUEST"))
+
+    with pytest.raises(BadRequestError):
+        await client.price([SmsMessage(to="+61491570156", body="hi") for _ in range(1500)])
 
 
 async def test_send_empty_rejected(client):

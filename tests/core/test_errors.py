@@ -11,6 +11,7 @@ from core.errors import (
     PermissionDeniedError,
     RateLimitError,
     RequestTimeout,
+    ResponseValidationError,
     ServerError,
     TransportError,
     error_class_for_status,
@@ -39,7 +40,8 @@ def test_error_class_for_status(status, error_class):
 
 @pytest.mark.parametrize(
     "error_class",
-    [BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError, RateLimitError, ServerError],
+    [BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError, RateLimitError, ServerError,
+     ResponseValidationError],
 )
 def test_api_errors_share_base(error_class):
     assert issubclass(error_class, APIError)
