@@ -139,6 +139,8 @@ class ClickSendClient:
         key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         if not key.get_secret_value():
             raise ValueError("ClickSend API key is empty; set CLICKSEND_API_KEY or pass api_key=")
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base URL must start with http:// or https://, got {base_url!r}")
         if timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if max_requests_per_second is not None and max_requests_per_second <= 0:
@@ -147,6 +149,8 @@ class ClickSendClient:
             )
         if max_retries < 0:
             raise ValueError(f"max_retries must be 0 or more, got {max_retries!r}")
+        if max_concurrent_batches < 1:
+            raise ValueError(f"max_concurrent_batches must be 1 or more, got {max_concurrent_batches!r}")
 
         self.username = username
         self.base_url = base_url.rstrip("/")

@@ -320,6 +320,8 @@ async def test_unclosed_client_warns(server, clock):
         ({"timeout": 0}, "timeout must be"),
         ({"max_requests_per_second": 0}, "max_requests_per_second"),
         ({"max_retries": -1}, "max_retries"),
+        ({"max_concurrent_batches": 0}, "max_concurrent_batches"),
+        ({"base_url": "rest.clicksend.com/v3"}, "must start with http"),
     ],
 )
 def test_invalid_options_rejected(options, message):
