@@ -606,6 +606,15 @@ class Store:
         row = await self._fetchone(f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.client_ref = ?", (client_ref,))
         return None if row is None else _message_from_row(row)
 
+    async def messages_by_client_refs(self, client_refs: Sequence[str]) -> list[MessageRecord]:
+        """Return the outbound messages with these outbox references, in the order given."""
+        rows = await self._fetchall(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.client_ref IN (SELECT value FROM json_each(?))",
+            (_json_list(client_refs),),
+        )
+        by_ref = {row["client_ref"]: _message_from_row(row) for row in rows}
+        return [by_ref[ref] for ref in client_refs if ref in by_ref]
+
     async def messages(
         self,
         *,
