@@ -221,7 +221,9 @@ class SendResult(ResponseModel):
     from_email: str | None = None
     """Address replies are emailed to, if set."""
     user_id: LenientInt = None
+    """ClickSend user that sent the message."""
     subaccount_id: LenientInt = None
+    """ClickSend subaccount that sent the message."""
     is_shared_system_number: bool | None = None
     """True when ClickSend picked a shared number as the sender."""
     country: str | None = None
@@ -278,6 +280,7 @@ class CountrySummary(ResponseModel):
     usable_sender_id: bool | None = None
     """True when the account has a sender ID it may use here."""
     selected: bool | None = None
+    """True when the country is selected for sending in the account."""
     regulation: dict[str, Any] | None = None
     """ClickSend's regulation record for the country, passed through as is."""
 
@@ -326,12 +329,15 @@ class Receipt(ResponseModel):
     error_code: Text = None
     """Gateway error code as text, None when there is none."""
     error_text: Text = None
+    """Gateway text for the error code."""
     custom_string: Text = None
     """The outbound message's reference, when ClickSend includes it."""
     message_type: str | None = Field(None, validation_alias=AliasChoices("message_type", "_message_type"))
     """``sms`` for SMS receipts."""
     user_id: LenientInt = None
+    """ClickSend user that sent the message."""
     subaccount_id: LenientInt = None
+    """ClickSend subaccount that sent the message."""
     digits: Text = None
     """Keys pressed, voice receipts only."""
 
@@ -358,7 +364,9 @@ class InboundMessage(ResponseModel):
     keyword: Text = Field(None, validation_alias=AliasChoices("_keyword", "keyword"))
     """First word of the body (deprecated by ClickSend)."""
     user_id: LenientInt = None
+    """ClickSend user that received the message."""
     subaccount_id: LenientInt = None
+    """ClickSend subaccount that received the message."""
 
 
 class Template(ResponseModel):
@@ -376,36 +384,53 @@ class HistoryMessage(ResponseModel):
     """One row of the message history, outbound or inbound."""
 
     message_id: Text = None
+    """ClickSend's id of the message, an upper-case UUID."""
     direction: str | None = None
     """``out`` or ``in``."""
     date: Timestamp = None
     """When the message was sent or received, UTC."""
     to: Text = None
+    """Recipient in E.164."""
     from_: Text = Field(None, alias="from")
+    """Sender ID or number the message went out with."""
     body: Text = None
+    """Message text."""
     status: Text = None
     """``Queued``, ``Scheduled``, ``Sent``, ``Completed``, ``Failed``, ``Cancelled``, ..."""
     status_code: Text = None
     """Gateway code as text, None while there is none."""
     status_text: Text = None
+    """Text for the status code."""
     schedule: Timestamp = None
     """When the message is or was due to go out, UTC."""
     error_code: Text = None
+    """Gateway error code as text, None when there is none."""
     error_text: Text = None
+    """Gateway text for the error code."""
     message_parts: LenientInt = 0
     """Number of SMS parts billed; history sends it as text such as ``"1.00"``."""
     message_price: Money = Decimal(0)
     """Price in the account currency; history sends it as text such as ``"0.070000"``."""
     custom_string: Text = None
+    """Our reference sent with the message, None or "" when none was sent."""
     list_id: Text = None
+    """Contact list the message was sent to, if any."""
     contact_id: Text = None
+    """Contact the message was sent to, if any."""
     from_email: str | None = None
+    """Address replies are emailed to, if set."""
     user_id: LenientInt = None
+    """ClickSend user that sent the message."""
     subaccount_id: LenientInt = None
+    """ClickSend subaccount that sent the message."""
     country: str | None = None
+    """Recipient country, ISO 3166 alpha-2."""
     carrier: str | None = None
+    """Recipient's network; may be ``""``."""
     first_name: str | None = None
+    """First name of the contact, when sent to a contact."""
     last_name: str | None = None
+    """Last name of the contact, when sent to a contact."""
     api_username: str | None = Field(None, validation_alias=AliasChoices("_api_username", "api_username"))
     """API user that sent the message."""
 
@@ -428,13 +453,17 @@ class Account(ResponseModel):
     """The parts of ``GET /account`` that smsdesk uses."""
 
     user_id: LenientInt = None
+    """ClickSend's id of the user."""
     username: str | None = None
+    """API username."""
     balance: OptionalMoney = None
     """Prepaid credit in the account currency; ClickSend sends text such as ``"4.998000"``."""
     balance_commission: OptionalMoney = None
+    """Commission credit; ClickSend sends it as a JSON number."""
     auto_recharge_amount: OptionalMoney = None
     """Top-up amount; ClickSend sends text such as ``"20.00"``."""
     currency: Currency | None = Field(None, validation_alias=AliasChoices("_currency", "currency"))
+    """Currency of the balance and prices."""
 
 
 ItemT = TypeVar("ItemT")
@@ -446,11 +475,15 @@ class Page(ResponseModel, Generic[ItemT]):
     total: LenientInt = Field(0, validation_alias=AliasChoices("total", "totlal"))
     """Items in all pages; the templates example spells it ``totlal``."""
     per_page: LenientInt = None
+    """Items per page, the ``limit`` of the request."""
     current_page: LenientInt = 1
+    """Number of this page, from 1."""
     last_page: LenientInt = 1
     """Number of the last page; 0 for an empty list."""
     next_page_url: str | None = None
+    """Address of the next page, None on the last page."""
     prev_page_url: str | None = None
+    """Address of the previous page, None on the first page."""
     first_item: LenientInt = Field(None, validation_alias=AliasChoices("from", "first_item"))
     """1-based position of this page's first item in the whole list."""
     last_item: LenientInt = Field(None, validation_alias=AliasChoices("to", "last_item"))
@@ -580,7 +613,9 @@ class TemplateRequest(RequestModel):
     """Body of creating or updating a template."""
 
     template_name: str = Field(min_length=1)
+    """Name shown in lists."""
     body: str = Field(min_length=1)
+    """Text of the template."""
 
 
 class MarkReadRequest(RequestModel):
@@ -594,6 +629,10 @@ class CancelAllRequest(RequestModel):
     """Body of cancelling every scheduled message, or those with one reference."""
 
     custom_string: str | None = None
+    """Cancel only scheduled messages with this reference; None cancels all.
+
+    NOTE: ClickSend does not document whether the match is exact or case-sensitive.
+    """
 
 
 class TestReceiptRequest(RequestModel):
@@ -611,6 +650,7 @@ class TestInboundRequest(RequestModel):
     __test__ = False
 
     url: str = Field(min_length=1)
+    """Webhook address to push the test message to."""
     webhook_type: Literal["post", "get", "json"] | None = None
     """Push format: form POST (ClickSend's default), GET query or JSON POST."""
 
@@ -627,6 +667,7 @@ class HistoryQuery(RequestModel):
     date_to: RequestTime | None = None
     """Aware end time; sent as Unix seconds."""
     page: int | None = None
+    """Page number, from 1."""
     limit: int | None = None
     """Items per page; ClickSend accepts 15 to 100."""
     filename: str | None = None
