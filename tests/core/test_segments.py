@@ -1,4 +1,8 @@
+import math
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.segments import (
     GSM7_BASIC,
@@ -145,3 +149,37 @@ def test_normalize_quotes_apostrophe_case_one_part():
 
 def test_normalize_quotes_keeps_emoji():
     assert normalize_quotes(f"hi {KISS}") == f"hi {KISS}"
+
+
+GSM7_BASIC_TEXT = st.text(alphabet=sorted(GSM7_BASIC), max_size=700)
+ANY_TEXT = st.text(max_size=400)
+
+
+@given(GSM7_BASIC_TEXT)
+def test_basic_gsm7_parts_match_table(text):
+    info = count_segments(text)
+
+    if not text:
+        expected = 0
+    elif len(text) <= 160:
+        expected = 1
+    else:
+        expected = math.ceil(len(text) / 153)
+    assert info.parts == expected
+    assert info.units == len(text)
+
+
+@given(ANY_TEXT)
+def test_ucs2_units_are_utf16_code_units(text):
+    info = count_segments(text)
+
+    if info.encoding == "UCS-2":
+        assert info.units == len(text.encode("utf-16-le")) // 2
+
+
+@given(ANY_TEXT)
+def test_remaining_within_part(text):
+    info = count_segments(text)
+
+    assert 0 <= info.remaining <= info.units_per_part
+    assert info.parts * info.units_per_part >= info.units
