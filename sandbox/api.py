@@ -12,10 +12,10 @@ from aiohttp import web
 
 from sandbox import wire
 from sandbox.accounts import Account
-from sandbox.history import HistoryQueryError, export_columns, history_row, query_history
-from sandbox.models import Receipt, InboundMessage, Template
+from sandbox.history import export_columns, history_row, query_history
+from sandbox.models import InboundMessage, Receipt, Template
 from sandbox.pushes import PushTargetError, check_push_url
-from sandbox.state import NotFound, inbound_push_fields, new_message_id, receipt_push_fields
+from sandbox.state import NotFound, inbound_push_fields, keyword_of, new_message_id, receipt_push_fields
 from sandbox.validation import RequestError, optional_int, parse_messages, require_string
 
 if TYPE_CHECKING:
@@ -57,9 +57,9 @@ def _send_message_json(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _price_message_json(result: dict[str, Any]) -> dict[str, Any]:
-    """Reshape a send result into the `sms` object of price answers.
+    """Reshape a send result into the `sms` object of price responses.
 
-    Price answers carry `date` and `schedule` as strings, "" because nothing
+    Price responses carry `date` and `schedule` as strings, "" because nothing
     was sent (ClickSend's description: "may be an empty string in
     price-calculation responses").
     """
@@ -96,7 +96,7 @@ async def send_sms(request: web.Request) -> web.StreamResponse:
     }
     if server.take_drop_fault():
         # The outcome-unknown case: the send is recorded, then the connection
-        # closes without an answer, as after a network failure mid-response.
+        # closes without a response, as after a network failure mid-response.
         server.drop_connection(request)
     return wire.envelope(body, "Messages queued for delivery.")
 
@@ -131,8 +131,8 @@ def _wants_summary(payload: Any) -> bool:
 def _price_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Build `_summary`, keyed by country as in ClickSend's example.
 
-    The description's schema says `countries` is an array, but its example,
-    the only sample of a real answer, is an object keyed by ISO code; the
+    The description's schema types `countries` as an array, but its example,
+    the only sample of a real response, is an object keyed by ISO code; the
     sandbox follows the example.
     """
     countries: dict[str, dict[str, Any]] = {}
@@ -156,7 +156,7 @@ def receipt_json(receipt: Receipt) -> dict[str, Any]:
     """Return a receipt as ClickSend lists it.
 
     status_code is the string "201", as in every ClickSend example, although
-    the description's schema says integer.
+    the description's schema types it as an integer.
     """
     return {
         "timestamp_send": receipt.timestamp_send,
@@ -186,7 +186,7 @@ async def get_receipt(request: web.Request) -> web.Response:
     return wire.envelope(receipt_json(receipt), "Your receipt.")
 
 
-async def test_receipt(request: web.Request) -> web.Response:
+async def create_test_receipt(request: web.Request) -> web.Response:
     server = server_of(request)
     account = account_of(request)
     payload = await read_json(request)
@@ -238,7 +238,7 @@ def inbound_json(message: InboundMessage) -> dict[str, Any]:
         "to": message.to,
         "custom_string": message.custom_string,
         "message_id": message.message_id,
-        "_keyword": message.body.split()[0].lower() if message.body.split() else "",
+        "_keyword": keyword_of(message.body),
     }
 
 
@@ -257,7 +257,7 @@ async def get_inbound(request: web.Request) -> web.Response:
     return wire.envelope(inbound_json(message), "Here are your result.")
 
 
-async def test_inbound(request: web.Request) -> web.Response:
+async def create_test_inbound(request: web.Request) -> web.Response:
     server = server_of(request)
     account = account_of(request)
     payload = await read_json(request)
@@ -467,11 +467,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v3/sms/send", send_sms)
     app.router.add_post("/v3/sms/price", price_sms)
     app.router.add_get("/v3/sms/receipts", list_receipts)
-    app.router.add_post("/v3/sms/receipts", test_receipt)
+    app.router.add_post("/v3/sms/receipts", create_test_receipt)
     app.router.add_put("/v3/sms/receipts-read", mark_receipts_read)
     app.router.add_get("/v3/sms/receipts/{message_id}", get_receipt)
     app.router.add_get("/v3/sms/inbound", list_inbound)
-    app.router.add_post("/v3/sms/inbound", test_inbound)
+    app.router.add_post("/v3/sms/inbound", create_test_inbound)
     app.router.add_put("/v3/sms/inbound-read", mark_inbound_read)
     app.router.add_put("/v3/sms/inbound-read/{message_id}", mark_inbound_message_read)
     app.router.add_get("/v3/sms/inbound/{original_message_id}", get_inbound)

@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 # How often the background task applies due events and saves the state, in wall seconds.
 TICK_SECONDS = 0.05
 
+# 1000 messages of 8 parts each are about 1.4 MB of JSON, above aiohttp's 1 MiB default.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
 
 class SandboxServer:
     """A local ClickSend v3 SMS API on 127.0.0.1; use as an async context manager.
@@ -84,7 +87,10 @@ class SandboxServer:
 
     async def start(self) -> None:
         self._load_or_seed()
-        app = web.Application(middlewares=[_error_middleware, _fault_middleware, _auth_middleware])
+        app = web.Application(
+            middlewares=[_error_middleware, _fault_middleware, _auth_middleware],
+            client_max_size=MAX_BODY_BYTES,
+        )
         app[api.SERVER_KEY] = self
         api.add_routes(app)
         control.add_routes(app)
@@ -185,7 +191,7 @@ class SandboxServer:
     # ---- send hooks -------------------------------------------------------------
 
     async def after_send(self, message_ids: list[str]) -> None:
-        """Deliver and push receipts before the send answer when that option is on."""
+        """Deliver and push receipts before the send response when that option is on."""
         if not self.state.receipt_before_response:
             return
         for message_id in message_ids:
@@ -229,8 +235,11 @@ async def _error_middleware(request: web.Request, handler: Any) -> web.StreamRes
     except _ConnectionDropped:
         # The socket is already closed; this response is never written.
         return web.Response(status=499)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        logger.info("sandbox rejected %s %s: %s", request.method, request.path, exc.reason)
+        return wire.error(exc.status, "BAD_REQUEST" if exc.status < 500 else "INTERNAL_SERVER_ERROR", exc.reason)
     except Exception:
         logger.exception("sandbox handler failed for %s %s", request.method, request.path)
         return wire.error(500, "INTERNAL_SERVER_ERROR", "Something is broken.")

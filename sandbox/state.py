@@ -74,6 +74,7 @@ def new_message_id() -> str:
 
 
 def keyword_of(body: str) -> str:
+    """Return the deprecated `_keyword` of an inbound message: its first word, lower-cased."""
     words = body.split()
     return words[0].lower() if words else ""
 
@@ -358,7 +359,9 @@ class SandboxState:
                 message.stage = STAGE_DELIVERED
             message.next_event_at = None
             self._add_receipt(message, int(at))
-            if message.stage == STAGE_DELIVERED and responder is not None:
+            # Handsets cannot reply to an alpha tag, only to a number.
+            can_reply = bool(_NUMBER_SENDER.match(message.from_))
+            if message.stage == STAGE_DELIVERED and responder is not None and can_reply:
                 self._schedule_reply(message, responder, at)
         else:
             message.next_event_at = None

@@ -281,3 +281,12 @@ async def test_custom_string_in_receipt_and_reply(make_sandbox, receiver) -> Non
     await sandbox.advance(10)
     await receiver.wait_for(lambda received: len(received) == 2)
     assert [p.form["custom_string"] for p in receiver.received] == ["ticket-42", "ticket-42"]
+
+
+async def test_no_reply_to_alpha_sender(frozen: SandboxServer) -> None:
+    frozen.state.responders[AU] = Responder(number=AU, kind="echo", delay=1)
+    await send(frozen, [{"to": AU, "body": "From a name", "from": "SMSDESK"}])
+    await frozen.advance(60)
+    [message] = frozen.state.messages.values()
+    assert message.stage == "delivered"
+    assert frozen.state.inbound == []

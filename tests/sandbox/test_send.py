@@ -286,3 +286,13 @@ async def test_account_balance_is_six_decimal_string(make_sandbox) -> None:
 async def test_api_key_not_in_repr() -> None:
     account = Account(username="demo-user", api_key="very-secret-key")
     assert "very-secret-key" not in repr(account)
+
+
+async def test_largest_send_fits_body_limit(make_sandbox) -> None:
+    accounts = {"demo-user": Account(username="demo-user", api_key="demo-key", balance=Decimal("1000"))}
+    sandbox = await make_sandbox(accounts=accounts)
+    # 1000 messages of 8 full GSM-7 parts each (1224 characters).
+    messages = [{"to": f"+614915{70000 + i:05d}", "body": "x" * 1224} for i in range(1000)]
+    body = await send(sandbox, messages)
+    assert body["data"]["queued_count"] == 1000
+    assert {m["message_parts"] for m in body["data"]["messages"]} == {8}
