@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp import web
 
+import sandbox
 from core.client import MAX_RETRY_AFTER, ClickSendClient
 from core.errors import (
     AuthenticationError,
@@ -38,7 +39,7 @@ from core.errors import (
 from core.models import SmsMessage
 
 API_KEY = "demo-key-5b0f2c"
-OPENAPI_PATH = Path(__file__).parent / "data" / "clicksend-sms-openapi.json"
+OPENAPI_PATH = Path(sandbox.__file__).parent / "clicksend-sms-openapi.json"
 
 
 @dataclass

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+import sandbox
 from core.models import (
     Account,
     CancelAllResult,
@@ -26,9 +27,10 @@ from core.models import (
     localize,
 )
 
-# ClickSend's official OpenAPI description of the SMS endpoints: the SMS subset
-# of api/openapi.yaml in github.com/ClickSend/clicksend-go-v2 at 2125d84.
-OPENAPI_PATH = Path(__file__).parent / "data" / "clicksend-sms-openapi.json"
+# ClickSend's official OpenAPI description of the SMS endpoints (the SMS subset
+# of api/openapi.yaml in github.com/ClickSend/clicksend-go-v2 at 2125d84), which
+# the sandbox ships as package data.
+OPENAPI_PATH = Path(sandbox.__file__).parent / "clicksend-sms-openapi.json"
 
 # What each operation's `data` parses into; None means the client ignores it.
 DATA_MODELS = {
