@@ -193,5 +193,13 @@ _V1: Final = (
     """,
 )
 
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1,)
+# Version 2: who made a Slack post ('bot' posts can be edited, 'user' posts only get a
+# reaction), and why relaying an inbound message to Slack failed.
+_V2: Final = (
+    "ALTER TABLE slack_posts ADD COLUMN kind TEXT NOT NULL DEFAULT 'bot'",
+    "CREATE INDEX slack_posts_by_post ON slack_posts (channel, ts)",
+    "ALTER TABLE messages ADD COLUMN relay_error TEXT",
+)
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -42,6 +42,8 @@ __all__ = [
     "OutboxEntry",
     "ReceiptRecord",
     "SendUpdate",
+    "SlackPost",
+    "SlackThread",
     "StatusChange",
     "Store",
     "StoreClosedError",
@@ -156,6 +158,20 @@ class MessageRecord:
 
 
 ThreadItem = MessageRecord
+
+
+@dataclass(frozen=True)
+class SlackThread:
+    channel: str
+    thread_ts: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class SlackPost:
+    channel: str
+    ts: str
+    kind: str  # 'bot': the bot's own post, which it can edit; 'user': a person's reply
 
 
 @dataclass(frozen=True)
@@ -315,6 +331,19 @@ def _message_from_row(row: sqlite3.Row) -> MessageRecord:
         opt_out=row["opt_out"],
         relay_status=row["relay_status"],
         origin=None if row["origin"] is None else json.loads(row["origin"]),
+    )
+
+
+def _receipt_from_row(row: sqlite3.Row) -> ReceiptRecord:
+    return ReceiptRecord(
+        message_id=row["message_id"],
+        status_code=row["status_code"],
+        status=row["status"],
+        status_text=row["status_text"],
+        error_code=row["error_code"],
+        error_text=row["error_text"],
+        custom_string=row["custom_string"],
+        ts=from_db_time(row["ts"]),
     )
 
 
@@ -518,11 +547,14 @@ class Store:
         their_number: str,
         *,
         before: datetime | None = None,
+        before_row: int | None = None,
         limit: int = 100,
     ) -> list[ThreadItem]:
-        """Return the latest ``limit`` messages with a contact (older than ``before``), oldest first.
+        """Return the latest ``limit`` messages with a contact, oldest first.
 
-        With ``our_number`` None the thread spans every number of ours.
+        ``before_row`` (the row id of the oldest message shown) pages back exactly, even
+        past messages with the same time; ``before`` pages back by time. With
+        ``our_number`` None the thread spans every number of ours.
         """
         if our_number is None:
             conditions = ["m.their_number = ?"]
@@ -536,6 +568,9 @@ class Store:
         if before is not None:
             conditions.append("m.ts < ?")
             parameters.append(to_db_time(before))
+        if before_row is not None:
+            conditions.append("(m.ts, m.id) < (SELECT ts, id FROM messages WHERE id = ?)")
+            parameters.append(before_row)
         parameters.append(limit)
         rows = await self._fetchall(
             f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE {' AND '.join(conditions)}"
@@ -936,24 +971,17 @@ class Store:
             changes = await _apply_waiting_receipts(db, [record.message_id for record in new])
         return len(new), changes
 
+    async def receipts_for(self, message_id: str) -> list[ReceiptRecord]:
+        """Return every receipt stored for one outbound message, oldest first."""
+        rows = await self._fetchall(
+            "SELECT * FROM receipts WHERE message_id = ? ORDER BY COALESCE(ts, received_at), id", (message_id,)
+        )
+        return [_receipt_from_row(row) for row in rows]
+
     async def orphan_receipts(self) -> list[ReceiptRecord]:
         """Return receipts that matched no message yet."""
-        rows = await self._fetchall(
-            "SELECT * FROM receipts WHERE applied_at IS NULL ORDER BY received_at, id"
-        )
-        return [
-            ReceiptRecord(
-                message_id=row["message_id"],
-                status_code=row["status_code"],
-                status=row["status"],
-                status_text=row["status_text"],
-                error_code=row["error_code"],
-                error_text=row["error_text"],
-                custom_string=row["custom_string"],
-                ts=from_db_time(row["ts"]),
-            )
-            for row in rows
-        ]
+        rows = await self._fetchall("SELECT * FROM receipts WHERE applied_at IS NULL ORDER BY received_at, id")
+        return [_receipt_from_row(row) for row in rows]
 
     # --- status changes without a receipt -------------------------------------------
 
@@ -1155,14 +1183,17 @@ class Store:
 
     # --- Slack bookkeeping ----------------------------------------------------------
 
-    async def slack_thread(self, conversation_id: int) -> tuple[str, str] | None:
-        """Return the (channel, thread_ts) that a conversation is posted under, if any."""
+    async def slack_thread(self, conversation_id: int) -> SlackThread | None:
+        """Return the Slack thread that a conversation is posted under, if any."""
         row = await self._fetchone(
-            "SELECT channel, thread_ts FROM slack_threads WHERE conversation_id = ?", (conversation_id,)
+            "SELECT channel, thread_ts, updated_at FROM slack_threads WHERE conversation_id = ?", (conversation_id,)
         )
-        return None if row is None else (row[0], row[1])
+        if row is None:
+            return None
+        return SlackThread(channel=row[0], thread_ts=row[1], updated_at=from_db_time(row[2]))
 
-    async def set_slack_thread(self, conversation_id: int, channel: str, thread_ts: str) -> None:
+    async def save_slack_thread(self, conversation_id: int, *, channel: str, thread_ts: str) -> None:
+        """Record (or touch) the Slack thread of a conversation; updated_at becomes now."""
         async with self._transaction() as db:
             await db.execute(
                 "INSERT INTO slack_threads (conversation_id, channel, thread_ts, updated_at) VALUES (?, ?, ?, ?)"
@@ -1177,17 +1208,28 @@ class Store:
         )
         return None if row is None else await self.conversation(row[0])
 
-    async def set_slack_post(self, message_row: int, channel: str, ts: str) -> None:
+    async def save_slack_post(self, message_row: int, *, channel: str, ts: str, kind: str = "bot") -> None:
+        """Record the Slack post of a message: kind 'bot' (the bot can edit it) or 'user'."""
         async with self._transaction() as db:
             await db.execute(
-                "INSERT INTO slack_posts (message_row, channel, ts) VALUES (?, ?, ?)"
-                " ON CONFLICT (message_row) DO UPDATE SET channel = excluded.channel, ts = excluded.ts",
-                (message_row, channel, ts),
+                "INSERT INTO slack_posts (message_row, channel, ts, kind) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (message_row) DO UPDATE SET channel = excluded.channel, ts = excluded.ts,"
+                " kind = excluded.kind",
+                (message_row, channel, ts, kind),
             )
 
-    async def slack_post(self, message_row: int) -> tuple[str, str] | None:
-        row = await self._fetchone("SELECT channel, ts FROM slack_posts WHERE message_row = ?", (message_row,))
-        return None if row is None else (row[0], row[1])
+    async def slack_post(self, message_row: int) -> SlackPost | None:
+        row = await self._fetchone("SELECT channel, ts, kind FROM slack_posts WHERE message_row = ?", (message_row,))
+        return None if row is None else SlackPost(channel=row[0], ts=row[1], kind=row[2])
+
+    async def slack_post_messages(self, channel: str, ts: str) -> list[MessageRecord]:
+        """Return every message recorded against one Slack post (a multi-recipient send)."""
+        rows = await self._fetchall(
+            f"SELECT {_MESSAGE_COLUMNS} FROM slack_posts p JOIN messages m ON m.id = p.message_row"
+            " WHERE p.channel = ? AND p.ts = ? ORDER BY m.id",
+            (channel, ts),
+        )
+        return [_message_from_row(row) for row in rows]
 
     async def claim_slack_event(self, event_id: str) -> bool:
         """Record a Slack event id; return False when it was already handled (a Slack retry)."""
@@ -1198,21 +1240,32 @@ class Store:
             )
             return cursor.rowcount == 1
 
-    async def set_relay_status(self, message_row: int, relay_status: str | None) -> None:
+    async def set_relay_status(self, message_row: int, relay_status: str | None, *, reason: str | None = None) -> None:
+        """Record the Slack relay state of an inbound message ('pending', 'relayed', 'failed') and why it failed."""
         async with self._transaction() as db:
             await db.execute(
-                "UPDATE messages SET relay_status = ?, updated_at = ? WHERE id = ?", (relay_status, _now(), message_row)
+                "UPDATE messages SET relay_status = ?, relay_error = ?, updated_at = ? WHERE id = ?",
+                (relay_status, reason, _now(), message_row),
             )
 
     async def claim_relay(self, message_row: int) -> bool:
-        """Mark an inbound message as being relayed; return False if it already was."""
+        """Mark an inbound message as being relayed; return False if another relay claimed it first."""
         async with self._transaction() as db:
             cursor = await db.execute(
-                "UPDATE messages SET relay_status = 'relaying', updated_at = ?"
+                "UPDATE messages SET relay_status = 'pending', updated_at = ?"
                 " WHERE id = ? AND direction = 'in' AND relay_status IS NULL",
                 (_now(), message_row),
             )
             return cursor.rowcount == 1
+
+    async def list_relay_failures(self, *, limit: int = 50) -> list[tuple[MessageRecord, str | None]]:
+        """Return inbound messages whose Slack relay failed, oldest first, with the reason."""
+        rows = await self._fetchall(
+            f"SELECT {_MESSAGE_COLUMNS}, m.relay_error FROM messages m WHERE m.direction = 'in'"
+            " AND m.relay_status = 'failed' ORDER BY m.ts, m.id LIMIT ?",
+            (limit,),
+        )
+        return [(_message_from_row(row), row["relay_error"]) for row in rows]
 
     async def unrelayed_inbound(self, *, limit: int = 100) -> list[MessageRecord]:
         """Return inbound messages never relayed, or whose relay failed, oldest first."""

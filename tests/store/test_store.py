@@ -505,12 +505,62 @@ async def test_templates_cursors_and_slack_maps(store: Store) -> None:
     assert await store.get_cursor("history") == "1436871253"
 
     (message,) = await store.add_inbound([inbound("IN-1")])
-    await store.set_slack_thread(message.conversation_id, "C0FAKE001", "1700000000.000100")
-    assert await store.slack_thread(message.conversation_id) == ("C0FAKE001", "1700000000.000100")
+    await store.save_slack_thread(message.conversation_id, channel="C0FAKE001", thread_ts="1700000000.000100")
+    thread = await store.slack_thread(message.conversation_id)
+    assert (thread.channel, thread.thread_ts) == ("C0FAKE001", "1700000000.000100")
     assert (await store.conversation_for_slack_thread("C0FAKE001", "1700000000.000100")).id == message.conversation_id
     assert await store.claim_slack_event("Ev1") is True
     assert await store.claim_slack_event("Ev1") is False
     assert await store.claim_relay(message.row_id) is True
     assert await store.claim_relay(message.row_id) is False
-    await store.set_relay_status(message.row_id, "failed")
+    await store.set_relay_status(message.row_id, "failed", reason="not_in_channel")
     assert [item.row_id for item in await store.unrelayed_inbound()] == [message.row_id]
+    assert [(item.row_id, reason) for item, reason in await store.list_relay_failures()] == [
+        (message.row_id, "not_in_channel")
+    ]
+
+
+async def test_slack_post_of_multi_recipient_send(store: Store) -> None:
+    rows = await store.add_to_outbox([draft("a" * 16), draft("b" * 16, to=AU_2)])
+    for row in rows:
+        await store.save_slack_post(row.row_id, channel="C0FAKE001", ts="1700000000.000200")
+    post = await store.slack_post(rows[0].row_id)
+    assert (post.channel, post.ts, post.kind) == ("C0FAKE001", "1700000000.000200", "bot")
+    messages = await store.slack_post_messages("C0FAKE001", "1700000000.000200")
+    assert [message.their_number for message in messages] == [AU_1, AU_2]
+
+
+async def test_receipts_for_message_in_order(store: Store) -> None:
+    await store.add_receipts([receipt("MSG-1", "201", ts=T0 + timedelta(seconds=9)), receipt("MSG-1", "200", ts=T0)])
+    assert [item.status_code for item in await store.receipts_for("MSG-1")] == ["200", "201"]
+
+
+async def test_thread_pages_past_equal_times(store: Store) -> None:
+    await store.add_inbound([inbound(f"IN-{i}", body=f"m{i}", at=T0) for i in range(4)])
+    latest = await store.thread(OURS, AU_1, limit=2)
+    older = await store.thread(OURS, AU_1, before_row=latest[0].row_id, limit=2)
+    assert [item.body for item in latest] == ["m2", "m3"]
+    assert [item.body for item in older] == ["m0", "m1"]
+
+
+async def test_migrates_version_1_file(cache_path: Path) -> None:
+    from core.schema import MIGRATIONS
+
+    connection = sqlite3.connect(cache_path)
+    for statement in MIGRATIONS[0]:
+        connection.execute(statement)
+    connection.execute("INSERT INTO conversations (our_number, their_number) VALUES ('', ?)", (AU_1,))
+    connection.execute(
+        "INSERT INTO messages (direction, conversation_id, their_number, status, ts, created_at, updated_at)"
+        " VALUES ('in', 1, ?, 'received', ?, ?, ?)",
+        (AU_1, "2026-12-01T09:00:00.000000Z", "2026-12-01T09:00:00.000000Z", "2026-12-01T09:00:00.000000Z"),
+    )
+    connection.execute("PRAGMA user_version = 1")
+    connection.commit()
+    connection.close()
+
+    async with Store.open(cache_path) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        (message,) = await store.thread(None, AU_1)
+        await store.save_slack_post(message.row_id, channel="C0FAKE001", ts="1.2", kind="user")
+        assert (await store.slack_post(message.row_id)).kind == "user"
