@@ -8,7 +8,7 @@ The hierarchy::
     │   ├── ConnectError            the connection failed (refused, DNS, TLS, reset)
     │   ├── RequestTimeout          no complete response within the timeout
     │   └── OutcomeUnknownError     a send may or may not have reached ClickSend
-    └── APIError                    ClickSend returned an error status
+    └── APIError                    ClickSend returned an error status or an unreadable body
         ├── BadRequestError         400
         ├── AuthenticationError     401
         ├── PermissionDeniedError   403
@@ -83,7 +83,7 @@ class OutcomeUnknownError(TransportError):
 
 
 class APIError(ClickSendError):
-    """ClickSend returned an HTTP error status."""
+    """ClickSend returned an HTTP error status, or a success status with an unreadable body."""
 
     def __init__(
         self,
