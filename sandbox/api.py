@@ -278,7 +278,7 @@ async def create_test_inbound(request: web.Request) -> web.Response:
         original_message_id=new_message_id(),
         custom_string="",
     )
-    push = server.state.queue_push("inbound", url, webhook_type, inbound_push_fields(test, account))
+    push = server.state.queue_push("inbound", url, webhook_type, inbound_push_fields(test, account, webhook_type))
     await server.pusher.attempt(push)
 
     data = inbound_json(test)

@@ -7,14 +7,18 @@ Sandbox section lists them.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from sandbox.api import SERVER_KEY, inbound_json, read_json
-from sandbox.models import GATEWAY_ERRORS, Responder, record_to_dict
+from sandbox.accounts import DEFAULT_USERNAME
+from sandbox.api import SERVER_KEY, inbound_json, read_json, receipt_json
+from sandbox.models import GATEWAY_ERRORS, RECEIPT_STATUS, Responder, record_to_dict
 from sandbox.pushes import PushTargetError, check_push_url
 from sandbox.validation import RequestError
+
+if TYPE_CHECKING:
+    from sandbox.server import SandboxServer
 
 RESPONDER_KINDS = ("echo", "text", "stop", "fail")
 
@@ -82,9 +86,13 @@ async def inject_inbound(request: web.Request) -> web.Response:
     for name in ("from", "body"):
         if not isinstance(payload.get(name), str) or not payload[name]:
             fields[name] = f"The {name} field is required and must be a string."
-    username = payload.get("username", "demo-user")
-    if username not in server.state.accounts:
-        fields["username"] = f"No sandbox account named {username!r}."
+    for name in ("to", "original_message_id", "message_id"):
+        if payload.get(name) is not None and not isinstance(payload[name], str):
+            fields[name] = f"The {name} field must be a string."
+    copies = payload.get("copies", 1)
+    if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= 10:
+        fields["copies"] = f"The copies field must be a whole number from 1 to 10, got {copies!r}."
+    username = _username(server, payload, fields)
     if fields:
         raise RequestError(fields)
     inbound = server.state.add_inbound(
@@ -93,9 +101,42 @@ async def inject_inbound(request: web.Request) -> web.Response:
         body=payload["body"],
         to=payload.get("to"),
         original_message_id=payload.get("original_message_id"),
+        message_id=payload.get("message_id"),
+        copies=copies,
     )
     await server.pusher.run_due()
     return _ok(inbound_json(inbound))
+
+
+def _username(server: SandboxServer, payload: dict[str, Any], fields: dict[str, str]) -> str:
+    username = payload.get("username", DEFAULT_USERNAME)
+    if username not in server.state.accounts:
+        fields["username"] = f"No sandbox account named {username!r}."
+    return username
+
+
+async def inject_receipt(request: web.Request) -> web.Response:
+    """Store a delivery receipt for any message id, known or not, and push it to the receipt URL."""
+    server = request.app[SERVER_KEY]
+    payload = await _object_body(request)
+    fields: dict[str, str] = {}
+    message_id = payload.get("message_id")
+    if not isinstance(message_id, str) or not message_id:
+        fields["message_id"] = "The message_id field is required and must be a string."
+    status_code = payload.get("status_code", "201")
+    if status_code not in RECEIPT_STATUS:
+        fields["status_code"] = f"The status_code must be one of {', '.join(RECEIPT_STATUS)}, got {status_code!r}."
+    custom_string = payload.get("custom_string")
+    if custom_string is not None and not isinstance(custom_string, str):
+        fields["custom_string"] = "The custom_string field must be a string."
+    username = _username(server, payload, fields)
+    if fields:
+        raise RequestError(fields)
+    receipt = server.state.add_receipt(
+        username, message_id=message_id, status_code=status_code, custom_string=custom_string
+    )
+    await server.pusher.run_due()
+    return _ok(receipt_json(receipt))
 
 
 async def list_responders(request: web.Request) -> web.Response:
@@ -139,7 +180,7 @@ async def delete_responder(request: web.Request) -> web.Response:
 
 
 async def put_faults(request: web.Request) -> web.Response:
-    """Set faults: latency (seconds by path or "*"), error_rate, error_status, burst_429, retry_after, drop_after_send."""
+    """Set faults: latency, error_rate, error_status, burst_429, retry_after, drop_after_send, rate_limit."""
     server = request.app[SERVER_KEY]
     payload = await _object_body(request)
     faults = server.state.faults
@@ -158,7 +199,7 @@ async def put_faults(request: web.Request) -> web.Response:
         if rate > 1:
             raise RequestError({"error_rate": f"The error_rate must be between 0 and 1, got {rate}."})
         faults["error_rate"] = rate
-    for name in ("error_status", "burst_429", "retry_after", "drop_after_send"):
+    for name in ("error_status", "burst_429", "retry_after", "drop_after_send", "rate_limit"):
         value = payload.get(name)
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -259,6 +300,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_sandbox/clock/advance", advance_clock)
     app.router.add_post("/_sandbox/clock/run", run_clock)
     app.router.add_post("/_sandbox/inbound", inject_inbound)
+    app.router.add_post("/_sandbox/receipts", inject_receipt)
     app.router.add_get("/_sandbox/responders", list_responders)
     app.router.add_put("/_sandbox/responders/{number}", put_responder)
     app.router.add_delete("/_sandbox/responders/{number}", delete_responder)

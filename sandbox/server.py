@@ -259,17 +259,39 @@ async def _fault_middleware(request: web.Request, handler: Any) -> web.StreamRes
     latency = faults["latency"].get(request.path, faults["latency"].get("*", 0))
     if latency:
         await asyncio.sleep(latency)
+
+    # Observed on 200 and 401 responses: x-ratelimit-limit, x-ratelimit-remaining
+    # and ratelimit-reset (seconds until the reset, not a time).
+    limit, remaining, reset = server.state.count_request()
+    if remaining < 0:
+        return _too_many_requests(limit, reset)
     if faults["burst_429"] > 0:
         faults["burst_429"] -= 1
-        retry_after = str(faults["retry_after"])
-        return wire.error(
-            429, "HTTP_TOO_MANY_REQUESTS", wire.TOO_MANY_ATTEMPTS_MSG,
-            headers={"Retry-After": retry_after, "x-ratelimit-remaining": "0", "ratelimit-reset": retry_after},
-        )
+        return _too_many_requests(limit, int(faults["retry_after"]))
     if faults["error_rate"] and server.state.random.random() < faults["error_rate"]:
         status = int(faults["error_status"])
         return wire.error(status, "INTERNAL_SERVER_ERROR", "Something is broken.")
-    return await handler(request)
+
+    response = await handler(request)
+    response.headers["x-ratelimit-limit"] = str(limit)
+    response.headers["x-ratelimit-remaining"] = str(remaining)
+    response.headers["ratelimit-reset"] = str(reset)
+    return response
+
+
+def _too_many_requests(limit: int, retry_after: int) -> web.Response:
+    # Observed: response_code HTTP_TOO_MANY_REQUESTS, not the documented TOO_MANY_REQUESTS.
+    return wire.error(
+        429,
+        "HTTP_TOO_MANY_REQUESTS",
+        wire.TOO_MANY_ATTEMPTS_MSG,
+        headers={
+            "Retry-After": str(retry_after),
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": "0",
+            "ratelimit-reset": str(retry_after),
+        },
+    )
 
 
 @web.middleware

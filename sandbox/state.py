@@ -22,6 +22,7 @@ from sandbox.accounts import SHARED_NUMBERS, TEST_NUMBERS, Account, default_acco
 from sandbox.clock import SandboxClock
 from sandbox.models import (
     GATEWAY_ERRORS,
+    RECEIPT_STATUS,
     RECEIPT_TEXT_DELIVERED,
     STAGE_CANCELLED,
     STAGE_COMPLETED,
@@ -129,10 +130,27 @@ class SandboxState:
             "burst_429": 0,  # next N requests get 429
             "retry_after": 1,
             "drop_after_send": 0,  # next N accepted sends get no response
+            # Requests per minute of sandbox time before 429. Observed
+            # x-ratelimit-limit values were 6000 and 20, so the default is the higher one.
+            "rate_limit": 6000,
         }
+        self.rate_window = -1
+        self.rate_count = 0
         self.dirty = True
 
     # ---- accounts -------------------------------------------------------
+
+    def count_request(self) -> tuple[int, int, int]:
+        """Count one API request; return (limit, remaining, seconds until the window resets)."""
+        now = self.clock.now()
+        window = int(now // 60)
+        if window != self.rate_window:
+            self.rate_window = window
+            self.rate_count = 0
+        self.rate_count += 1
+        limit = int(self.faults["rate_limit"])
+        reset = max(1, int(60 - now % 60))
+        return limit, limit - self.rate_count, reset
 
     def authenticate(self, username: str, api_key: str) -> Account | None:
         account = self.accounts.get(username)
@@ -401,6 +419,34 @@ class SandboxState:
             self.queue_push("receipt", self.receipt_url, "post", receipt_push_fields(receipt))
         return receipt
 
+    def add_receipt(
+        self, username: str, *, message_id: str, status_code: str, custom_string: str | None
+    ) -> Receipt:
+        """Store and push a receipt that no send produced, e.g. for an id the client never saw."""
+        account = self.accounts[username]
+        status, text = RECEIPT_STATUS[status_code]
+        failed = status == "Failed"
+        now = self.clock.timestamp()
+        receipt = Receipt(
+            message_id=message_id,
+            username=username,
+            timestamp_send=now,
+            timestamp=now,
+            status=status,
+            status_code=status_code,
+            status_text=text,
+            error_code=(16 if status_code == "300" else 7) if failed else None,
+            error_text=text if failed else None,
+            custom_string=custom_string,
+            subaccount_id=account.subaccount_id,
+            user_id=account.user_id,
+        )
+        self.receipts[message_id] = receipt
+        if self.receipt_url:
+            self.queue_push("receipt", self.receipt_url, "post", receipt_push_fields(receipt))
+        self.dirty = True
+        return receipt
+
     def unread_receipts(self, username: str) -> list[Receipt]:
         return [r for r in self.receipts.values() if r.username == username and not r.read]
 
@@ -458,8 +504,14 @@ class SandboxState:
         body: str,
         to: str | None = None,
         original_message_id: str | None = None,
+        message_id: str | None = None,
+        copies: int = 1,
     ) -> InboundMessage:
-        """Record an SMS from a handset, linked to the latest outbound message to that number."""
+        """Record an SMS from a handset, linked to the latest outbound message to that number.
+
+        With `copies` above 1 the reply is pushed that many times with the
+        same message_id, as ClickSend does when several inbound rules match.
+        """
         original = None
         if original_message_id:
             original = self.messages.get(original_message_id)
@@ -468,9 +520,10 @@ class SandboxState:
                 m for m in self.messages.values() if m.username == username and m.to == from_
             ]
             if candidates:
-                original = max(candidates, key=lambda m: (m.date, m.message_id))
+                # The most recent send; among equal dates the one sent last.
+                original = max(reversed(candidates), key=lambda m: m.date)
         inbound = InboundMessage(
-            message_id=new_message_id(),
+            message_id=message_id or new_message_id(),
             username=username,
             timestamp=self.clock.timestamp(),
             from_=from_,
@@ -482,9 +535,9 @@ class SandboxState:
         )
         self.inbound.append(inbound)
         if self.inbound_url:
-            self.queue_push(
-                "inbound", self.inbound_url, self.inbound_webhook_type, inbound_push_fields(inbound, self.accounts[username])
-            )
+            fields = inbound_push_fields(inbound, self.accounts[username], self.inbound_webhook_type)
+            for _ in range(copies):
+                self.queue_push("inbound", self.inbound_url, self.inbound_webhook_type, dict(fields))
         self.dirty = True
         return inbound
 
@@ -666,20 +719,26 @@ def receipt_push_fields(receipt: Receipt) -> dict[str, str]:
     }
 
 
-def inbound_push_fields(inbound: InboundMessage, account: Account) -> dict[str, Any]:
+def inbound_push_fields(inbound: InboundMessage, account: Account, webhook_type: str) -> dict[str, Any]:
     """Build the inbound push fields, legacy duplicates included.
 
     Values are JSON-typed as in ClickSend's first-party JSON example
     (timestamp, user_id and subaccount_id are integers); form and query pushes
-    send them as text.
+    send them as text. Form and query pushes also give numbers without the
+    leading "+" ("61491570156"), as ClickSend's default inbound push does,
+    while the JSON example has E.164 numbers.
     """
+
+    def number(value: str) -> str:
+        return value if webhook_type == "json" else value.removeprefix("+")
+
     return {
-        "originalsenderid": inbound.to,
+        "originalsenderid": number(inbound.to),
         "body": inbound.body,
         "message": inbound.body,
-        "sms": inbound.from_,
-        "from": inbound.from_,
-        "to": inbound.to,
+        "sms": number(inbound.from_),
+        "from": number(inbound.from_),
+        "to": number(inbound.to),
         "timestamp": inbound.timestamp,
         "message_id": inbound.message_id,
         "original_message_id": inbound.original_message_id,

@@ -167,3 +167,64 @@ async def test_bad_account_change_is_400(sandbox: SandboxServer, payload: dict) 
     assert status == 400
     assert body["response_code"] == "BAD_REQUEST"
     assert sandbox.state.accounts["demo-user"].balance == Decimal("100")
+
+
+async def test_inject_inbound_copies_same_id(make_sandbox, receiver) -> None:
+    sandbox = await make_sandbox(clock=SandboxClock(start=1_767_225_600, frozen=True), inbound_url=receiver.url)
+    status, inbound = await control(sandbox, "POST", "inbound",
+                                    {"from": AU, "body": "ok", "message_id": "IN-0001", "copies": 2})
+    assert status == 200
+    assert inbound["message_id"] == "IN-0001"
+    await receiver.wait_for(lambda received: len(received) == 2)
+    assert [p.form["message_id"] for p in receiver.received] == ["IN-0001", "IN-0001"]
+    assert [p.form["from"] for p in receiver.received] == ["61491570156", "61491570156"]
+
+
+@pytest.mark.parametrize("payload", [{"from": AU, "body": "x", "copies": 0}, {"from": AU, "body": "x", "to": 5},
+                                     {"from": AU, "body": "x", "username": "nobody"}])
+async def test_inject_inbound_bad_fields(sandbox: SandboxServer, payload: dict) -> None:
+    status, _ = await control(sandbox, "POST", "inbound", payload)
+    assert status == 400
+    assert sandbox.state.inbound == []
+
+
+async def test_inject_receipt_for_unknown_id(make_sandbox, receiver) -> None:
+    sandbox = await make_sandbox(clock=SandboxClock(start=1_767_225_600, frozen=True), receipt_url=receiver.url)
+    status, receipt = await control(sandbox, "POST", "receipts", {"message_id": "MSG-9999", "status_code": "301"})
+    assert status == 200
+    assert receipt["status_code"] == "301"
+    await receiver.wait_for(lambda received: len(received) == 1)
+    push = receiver.received[0].form
+    assert push["message_id"] == "MSG-9999"
+    assert push["status"] == "Failed"
+    assert push["error_code"] == "7"
+    status, fetched, _ = await call("GET", f"{sandbox.base_url}/sms/receipts/MSG-9999")
+    assert status == 200
+    assert fetched["data"]["status_code"] == "301"
+
+
+@pytest.mark.parametrize("payload", [{}, {"message_id": "M", "status_code": 201}, {"message_id": "M", "custom_string": 5}])
+async def test_inject_receipt_bad_fields(sandbox: SandboxServer, payload: dict) -> None:
+    status, _ = await control(sandbox, "POST", "receipts", payload)
+    assert status == 400
+    assert sandbox.state.receipts == {}
+
+
+async def test_rate_limit_headers_and_429(make_sandbox) -> None:
+    sandbox = await make_sandbox(clock=SandboxClock(start=1_767_225_600, frozen=True))
+    await control(sandbox, "PUT", "faults", {"rate_limit": 2})
+    status, _, headers = await call("GET", f"{sandbox.base_url}/sms/history")
+    assert status == 200
+    assert headers["x-ratelimit-limit"] == "2"
+    assert headers["x-ratelimit-remaining"] == "1"
+    assert headers["ratelimit-reset"] == "60"
+    status, _, headers = await call("GET", f"{sandbox.base_url}/sms/history", api_key="wrong")
+    assert status == 401
+    assert headers["x-ratelimit-remaining"] == "0"
+    status, body, headers = await call("GET", f"{sandbox.base_url}/sms/history")
+    assert status == 429
+    assert body["response_code"] == "HTTP_TOO_MANY_REQUESTS"
+    assert headers["Retry-After"] == "60"
+    await sandbox.advance(60)
+    status, _, _ = await call("GET", f"{sandbox.base_url}/sms/history")
+    assert status == 200
