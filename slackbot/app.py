@@ -39,6 +39,7 @@ from core.errors import ClickSendError
 from core.events import EventBus, InboundReceived, StatusChanged, Subscription
 from core.numbers import InvalidNumberError, mask_number, normalize_number
 from core.segments import count_segments
+from core.service import SendOutcome, SmsService, TemplateError, TemplateInfo
 from core.store import Store
 from slackbot import blocks, messages
 from slackbot.access import AccessPolicy
@@ -58,7 +59,7 @@ from slackbot.commands import (
     parse_command,
 )
 from slackbot.formatting import escape_text, unescape_command_text
-from slackbot.outcome import recipient_statuses, quote_lines
+from slackbot.outcome import clicksend_unreachable, quote_lines, recipient_statuses
 from slackbot.relay import ChannelQueues, ChannelUnavailableError, Relay, SlackPoster, slack_error_code
 
 logger = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ class SlackBot:
         self,
         *,
         settings: Settings,
-        service: Any,
+        service: SmsService,
         store: Store,
         events: EventBus | None = None,
         client: AsyncWebClient | None = None,
@@ -238,7 +239,7 @@ class SlackBot:
     async def _on_bolt_error(self, error: Exception, body: dict[str, Any], respond: Respond | None = None) -> None:
         user = _user_id(body)
         logger.error("Slack request from user %s failed: %s: %s", user, type(error).__name__, error, exc_info=True)
-        if respond is not None and body.get("response_url") or _response_url(body):
+        if respond is not None and _response_url(body):
             try:
                 await respond(text=messages.user_message_for(error), response_type="ephemeral")
             except Exception as respond_error:
@@ -281,15 +282,15 @@ class SlackBot:
             return await next()
 
         logger.info("Rejected %s by Slack user %s in %s: %s not allowed", action, user_id, channel_id, decision.reason)
-        refusal = messages.refusal(user_id=user_id, channel_id=channel_id, action=action)
+        refusal = messages.refusal(user_id=user_id, channel_id=channel_id, action=action, reason=decision.reason)
+        # Returning the acknowledgement, without calling next(), ends the request here.
         if body.get("type") == "view_submission":
-            await ack(response_action="errors", errors={"recipients": refusal[:150]})
-        elif body.get("command"):
-            await ack(text=refusal)
-        else:
-            await ack()
-            await respond(text=refusal, response_type="ephemeral", replace_original=False)
-        return None
+            return await ack(response_action="errors", errors={"recipients": refusal[:150]})
+        if body.get("command"):
+            return await ack(text=refusal)
+        response = await ack()
+        self.spawn(respond(text=refusal, response_type="ephemeral", replace_original=False), what="refusal")
+        return response
 
     async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any],
                           respond: Respond) -> None:
@@ -348,7 +349,7 @@ class SlackBot:
         currency = ""
         if slack.confirm_above is not None:
             quote = await self.service.price(to=numbers, body=body)
-            total, currency = quote.total, getattr(quote, "currency", "") or ""
+            total, currency = quote.total, quote.currency or ""
             if total > slack.confirm_above:
                 reasons.append(f"costs {total} {currency}".rstrip() + f", more than the {slack.confirm_above} limit")
         return reasons, total, currency, opted_out
@@ -384,11 +385,17 @@ class SlackBot:
         )
         await self._post_send_result(requester, body, outcome)
 
-    async def _post_send_result(self, requester: Requester, body: str, outcome: Any) -> None:
+    async def _post_send_result(self, requester: Requester, body: str, outcome: SendOutcome) -> None:
+        if clicksend_unreachable(outcome):
+            logger.warning("Send for Slack user %s not sent: ClickSend unreachable (%s)", requester.user_id,
+                           outcome.recipients[0].error)
+            await requester.respond(text=messages.CLICKSEND_UNREACHABLE, response_type="ephemeral",
+                                    replace_original=False)
+            return
         rows, results = recipient_statuses(outcome)
         text, result_blocks = blocks.send_result_post(
             user_id=requester.user_id, body=body, results=results, region=self.settings.default_region,
-            total_price=getattr(outcome, "total_price", None),
+            total_price=outcome.total_price,
         )
         channel = requester.channel_id
         if channel:
@@ -400,8 +407,7 @@ class SlackBot:
             else:
                 ts = str(response["ts"])
                 for row in rows:
-                    await self.store.set_slack_post(row, channel, ts)
-                self.relay.remember_post(channel, ts, rows)
+                    await self.store.save_slack_post(row, channel=channel, ts=ts)
                 return
         note = "\nInvite the bot to this channel (`/invite @smsdesk`) to see delivery updates here."
         await requester.respond(text=text + note, blocks=result_blocks, response_type="ephemeral", replace_original=False)
@@ -434,15 +440,23 @@ class SlackBot:
             if not templates:
                 text = "There are no templates yet. Create them in the ClickSend dashboard or the terminal inbox."
             else:
-                text = "*Templates*\n" + "\n".join(f"• `{escape_text(t.template_name)}`" for t in templates)
+                text = "*Templates*\n" + "\n".join(f"• `{escape_text(t.name)}`" for t in templates)
         else:
             template = _find_template(templates, command.name)
-            text = f"*{escape_text(template.template_name)}*\n> {escape_text(template.body)}"
+            text = f"*{escape_text(template.name)}*\n> {escape_text(template.body)}"
         await requester.respond(text=text, response_type="ephemeral", replace_original=False)
 
     async def _use_template(self, requester: Requester, command: TemplateUse) -> None:
-        body = await self.service.render_template(command.name, command.values)
+        body = await self._render_template(command.name, command.values)
         await self._send(requester, list(command.recipients), body)
+
+    async def _render_template(self, name: str, values: dict[str, str]) -> str:
+        """Render from the cached templates, refreshing them from ClickSend once if `name` is missing."""
+        try:
+            return await self.service.render_template(name, values)
+        except TemplateError:
+            await self.service.templates()
+            return await self.service.render_template(name, values)
 
     # -- confirm buttons ---------------------------------------------------------------
 
@@ -504,8 +518,8 @@ class SlackBot:
         decision = await self.access.check(user_id=event["user"], channel_id=channel)
         if not decision.allowed:
             logger.info("Thread reply by Slack user %s in %s not sent: %s not allowed", event["user"], channel, decision.reason)
-            self.spawn(requester.respond(text=messages.refusal(user_id=event["user"], channel_id=channel, action="send")),
-                       what="refusal")
+            refusal = messages.refusal(user_id=event["user"], channel_id=channel, action="send", reason=decision.reason)
+            self.spawn(requester.respond(text=refusal), what="refusal")
             return
         self.spawn(self._send_thread_reply(requester, conversation, event), what="thread reply", requester=requester)
 
@@ -524,11 +538,11 @@ class SlackBot:
             raise
         rows, results = recipient_statuses(outcome)
         for row in rows:
-            await self.store.set_slack_post(row, channel, ts)
-        failed = [r for r in results if r.status == "failed"]
+            await self.store.save_slack_post(row, channel=channel, ts=ts, kind="user")
+        failed = [r for r in results if r.status != "queued" and r.status != "scheduled"]
         await self._react(channel, ts, "x" if failed else "outbox_tray")
         if failed:
-            reason = failed[0].error or failed[0].status
+            reason = messages.CLICKSEND_UNREACHABLE if clicksend_unreachable(outcome) else (failed[0].error or failed[0].status)
             await requester.respond(text=f"Not sent as SMS: {escape_text(reason)}")
 
     async def _react(self, channel: str, ts: str, name: str) -> None:
@@ -654,7 +668,7 @@ class SlackBot:
     async def _send_composed(self, requester: Requester, numbers: list[str], text: str, template: str | None,
                              schedule: datetime | None) -> None:
         if not text and template:
-            text = await self.service.render_template(template, {})
+            text = await self._render_template(template, {})
         await self._send(requester, numbers, text, schedule=schedule)
 
 
@@ -718,11 +732,11 @@ def _view_values(view: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _find_template(templates: Sequence[Any], name: str) -> Any:
+def _find_template(templates: Sequence[TemplateInfo], name: str) -> TemplateInfo:
     for template in templates:
-        if template.template_name.casefold() == name.casefold():
+        if template.name.casefold() == name.casefold():
             return template
-    names = ", ".join(t.template_name for t in templates) or "none"
+    names = ", ".join(t.name for t in templates) or "none"
     raise ValueError(f"No template named '{name}'. Templates: {names}. See `/sms template list`.")
 
 
@@ -795,7 +809,6 @@ async def run(settings: Settings, plan: RunPlan, *, stop: asyncio.Event | None =
     from aiohttp import web
 
     from core.client import ClickSendClient
-    from core.service import SmsService
     from core.webhooks import build_webhook_routes
     from slackbot import server
 

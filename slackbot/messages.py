@@ -31,6 +31,7 @@ ACK_COMPOSE = "Opening the compose form. Type `/sms help` for the other commands
 CONFIRM_ALREADY_HANDLED = "This send was already confirmed or cancelled."
 CONFIRM_EXPIRED = "This confirmation has expired. Run the command again."
 CONFIRM_CANCELLED = "Not sent."
+CLICKSEND_UNREACHABLE = "ClickSend unreachable, message not sent. Try again in a few minutes."
 
 _SLACK_ERRORS = {
     "not_in_channel": "The bot is not in this channel. Invite it with `/invite @smsdesk` and try again.",
@@ -42,13 +43,21 @@ _SLACK_ERRORS = {
 }
 
 
-def refusal(*, user_id: str, channel_id: str | None, action: str) -> str:
-    """Tell a user who is not on the allow-list who can give them access."""
-    where = f" or this channel ({channel_id}) to `allowed_channels`" if channel_id else ""
+_PAST_PARTICIPLES = {"send": "sent", "cancel": "cancelled"}
+
+
+def refusal(*, user_id: str, channel_id: str | None, action: str, reason: str) -> str:
+    """Tell a user who is not on the allow-list why, and who can give them access."""
+    if reason == "channel":
+        return (
+            f"SMS cannot be {_PAST_PARTICIPLES.get(action, action)} from this channel ({channel_id}). Use a channel listed in "
+            "`allowed_channels`, or ask whoever runs smsdesk to add this one there, in the `[slack]` "
+            "section of the smsdesk configuration."
+        )
     return (
         f"You are not allowed to {action} SMS from Slack. Ask whoever runs smsdesk to add your "
-        f"Slack user ID ({user_id}) to `allowed_users`{where} in the `[slack]` section of the "
-        "smsdesk configuration, or to add you to a user group listed in `allowed_groups`."
+        f"Slack user ID ({user_id}) to `allowed_users`, or you to a user group listed in `allowed_groups`, "
+        "in the `[slack]` section of the smsdesk configuration."
     )
 
 
@@ -62,7 +71,7 @@ def user_message_for(error: BaseException) -> str:
             "smsdesk will check the ClickSend history before anything is sent again; do not resend yet."
         )
     if isinstance(error, (ConnectError, RequestTimeout, TransportError)):
-        return "ClickSend unreachable, message not sent. Try again in a few minutes."
+        return CLICKSEND_UNREACHABLE
     if isinstance(error, AuthenticationError):
         return "ClickSend rejected the smsdesk credentials, so nothing was sent. Ask whoever runs smsdesk to check the API username and key."
     if isinstance(error, PermissionDeniedError):

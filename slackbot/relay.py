@@ -21,7 +21,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from core.config import Settings
 from core.numbers import mask_number
-from core.store import MessageRecord, Store
+from core.store import MessageRecord, SlackPost, Store
 from slackbot import blocks
 
 logger = logging.getLogger(__name__)
@@ -153,12 +153,6 @@ class Relay:
         self.poster = poster
         self.queues = queues
         self._warned_channels: set[str] = set()
-        # Message rows shown in one multi-recipient post, so a receipt re-renders every line.
-        # NOTE: kept in memory only; after a restart a receipt re-renders just its own line.
-        self._post_rows: dict[tuple[str, str], list[int]] = {}
-
-    def remember_post(self, channel: str, ts: str, rows: list[int]) -> None:
-        self._post_rows[(channel, ts)] = rows
 
     def channel_for(self, our_number: str) -> str | None:
         return self.settings.slack.channel_map.get(our_number) or self.settings.slack.default_channel
@@ -208,8 +202,8 @@ class Relay:
             return
 
         ts = str(response["ts"])
-        await self.store.set_slack_post(message.row_id, channel, ts)
-        await self.store.set_slack_thread(message.conversation_id, channel, thread_ts or ts)
+        await self.store.save_slack_post(message.row_id, channel=channel, ts=ts)
+        await self.store.save_slack_thread(message.conversation_id, channel=channel, thread_ts=thread_ts or ts)
         await self.store.set_relay_status(message.row_id, "relayed")
         logger.info("Relayed inbound SMS row %d to %s (thread %s)", message.row_id, channel, thread_ts or ts)
 
@@ -220,19 +214,19 @@ class Relay:
         nothing was said in it for `thread_quiet_days`.
         """
         thread = await self.store.slack_thread(message.conversation_id)
-        if thread is None or thread[0] != channel:
+        if thread is None or thread.channel != channel:
             return None
         earlier = await self.store.conversation_thread(message.conversation_id, before=message.ts, limit=1)
         if not earlier:
-            return thread[1]
+            return thread.thread_ts
         quiet = timedelta(days=self.settings.slack.thread_quiet_days)
         if message.ts - earlier[-1].ts > quiet:
             return None
-        return thread[1]
+        return thread.thread_ts
 
     async def _relay_failed(self, message: MessageRecord, channel: str, error: Exception) -> None:
         reason = error.reason if isinstance(error, ChannelUnavailableError) else slack_error_code(error)  # type: ignore[arg-type]
-        await self.store.set_relay_status(message.row_id, "failed")
+        await self.store.set_relay_status(message.row_id, "failed", reason=reason)
         logger.error("Relay of inbound SMS row %d to %s failed: %s", message.row_id, channel, reason)
         if channel in self._warned_channels:
             return
@@ -260,25 +254,23 @@ class Relay:
         post = await self.store.slack_post(message_row)
         if post is None:
             return
-        channel, ts = post
-        self.queues.put(channel, lambda: self._update_post(message_row, channel, ts))
+        self.queues.put(post.channel, lambda: self._update_post(message_row, post))
 
-    async def _update_post(self, message_row: int, channel: str, ts: str) -> None:
+    async def _update_post(self, message_row: int, post: SlackPost) -> None:
+        channel, ts = post.channel, post.ts
         message = await self.store.message(message_row)
         if message is None:
             return
-        origin = message.origin or {}
-        if origin.get("kind") == "thread_reply":
+        if post.kind == "user":
+            # A person's thread reply: the bot cannot edit it, so it reacts instead.
             await self._react_to_status(message, channel, ts)
             return
 
-        results = []
-        for row in self._post_rows.get((channel, ts), [message_row]):
-            shown = message if row == message_row else await self.store.message(row)
-            if shown is not None:
-                results.append(blocks.RecipientStatus(
-                    number=shown.their_number, status=shown.status, message_id=shown.message_id, error=shown.error_text
-                ))
+        origin = message.origin or {}
+        results = [
+            blocks.RecipientStatus(number=m.their_number, status=m.status, message_id=m.message_id, error=m.error_text)
+            for m in await self.store.slack_post_messages(channel, ts)
+        ]
         text, post_blocks = blocks.send_result_post(
             user_id=str(origin.get("user", "")),
             body=message.body,

@@ -88,6 +88,7 @@ class FakeSlack:
 
         self._app = web.Application()
         self._app.router.add_post("/api/{method}", self._handle_api)
+        self._app.router.add_get("/api/{method}", self._handle_api)
         self._app.router.add_post("/response/{key}", self._handle_response_url)
         self._app.router.add_get("/socket", self._handle_socket)
 
