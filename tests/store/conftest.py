@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
 from core.store import Store
+from core.webhooks import build_webhook_routes
+
+WEBHOOK_TOKEN = "store-test-token-0123456789"
 
 
 def aiosqlite_threads() -> list[threading.Thread]:
@@ -35,3 +41,19 @@ def cache_path(tmp_path: Path) -> Path:
 async def store(cache_path: Path) -> AsyncIterator[Store]:
     async with Store.open(cache_path) as opened:
         yield opened
+
+
+@pytest.fixture
+async def webhook_base(store: Store) -> AsyncIterator[str]:
+    """Our webhook routes on 127.0.0.1 over ``store``; yields ``http://127.0.0.1:PORT/clicksend``.
+
+    The routes are ``{base}/inbound/{WEBHOOK_TOKEN}`` and ``{base}/receipts/{WEBHOOK_TOKEN}``.
+    """
+    app = web.Application()
+    build_webhook_routes(app, store=store, token=WEBHOOK_TOKEN)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        yield str(server.make_url("/clicksend"))
+    finally:
+        await server.close()

@@ -6,15 +6,12 @@ import asyncio
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from core import reference, status
 from core.events import EventBus, MessageSent
@@ -22,9 +19,8 @@ from core.ingest import Ingestor
 from core.numbers import InvalidNumberError, InvalidSenderError
 from core.service import OptedOutError, SendValidationError, SmsService, TemplateError, render
 from core.store import InboundRecord, OutboundDraft, Store
-from core.webhooks import build_webhook_routes
 
-from .conftest import wait_for
+from .conftest import WEBHOOK_TOKEN, wait_for
 
 AU_1 = "+61491570156"
 AU_2 = "+61491570157"
@@ -127,19 +123,8 @@ async def test_price_per_recipient_and_total(service: SmsService, store: Store) 
 # --- receipts that overtake the send response ---------------------------------------------------
 
 
-@pytest.fixture
-async def webhook_url(store: Store) -> AsyncIterator[str]:
-    app = web.Application()
-    build_webhook_routes(app, store=store, token="hook-token")
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
-        yield str(server.make_url("/clicksend/receipts/hook-token"))
-    finally:
-        await server.close()
-
-
-async def test_receipt_before_send_response_ends_delivered(service: SmsService, sandbox, store: Store, webhook_url: str) -> None:
+async def test_receipt_before_send_response_ends_delivered(service: SmsService, sandbox, store: Store, webhook_base: str) -> None:
+    webhook_url = f"{webhook_base}/receipts/{WEBHOOK_TOKEN}"
     await control(sandbox, "PUT", "settings", {"receipt_url": webhook_url, "receipt_before_response": True,
                                                "next_message_ids": ["MSG-0001"]})
     outcome = await service.send(to=[AU_1], body="hello")

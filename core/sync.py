@@ -1,0 +1,296 @@
+"""Polling and sync: bring the cache up to date with ClickSend.
+
+- ``poll_inbound``: read every page of ``GET /sms/inbound``, commit, and only then mark
+  each stored message read by its id, so a crash between the two re-reads it (and the
+  store's de-duplication keeps it single) instead of losing it.
+- ``poll_receipts``: the same for ``GET /sms/receipts``. ClickSend has no per-receipt
+  mark-read, so receipts are marked read up to the newest stored receipt's time.
+- ``sync_history``: page through ``GET /sms/history`` in date windows from a stored
+  cursor, so an interrupted sync resumes where it stopped.
+- ``sync_templates``: replace the cached templates with ClickSend's list.
+
+``run_sync`` runs one pass of all four for ``smsdesk sync``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, TextIO
+
+from core import status
+from core.errors import ClickSendError
+from core.events import EventBus, StatusChanged, StoreChanged, TemplatesChanged
+from core.ingest import Ingestor, parse_timestamp
+from core.numbers import InvalidNumberError, normalize_number
+from core.store import HistoryRecord, Store
+
+__all__ = ["HISTORY_CURSOR", "ProgressCallback", "SyncReport", "Syncer", "run_sync"]
+
+log = logging.getLogger(__name__)
+
+HISTORY_CURSOR: Final = "history"
+# ClickSend keeps about 4 months of history, so a first sync starts that far back.
+FIRST_SYNC_SPAN: Final = timedelta(days=120)
+# One history request covers this much time; a window is a resumable unit of work.
+HISTORY_WINDOW: Final = timedelta(days=7)
+# Each sync re-reads this much before the cursor, to pick up late status changes.
+HISTORY_OVERLAP: Final = timedelta(days=3)
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as ``progress(stage, done, total)``; ``total`` is 0 when unknown."""
+
+
+@dataclass
+class SyncReport:
+    inbound_new: int = 0
+    receipts_new: int = 0
+    status_changes: int = 0
+    history_new: int = 0
+    history_windows: int = 0
+    templates: int = 0
+    reconciled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (
+            f"{self.inbound_new} new inbound, {self.receipts_new} new receipts, "
+            f"{self.status_changes} status changes, {self.history_new} new history rows, "
+            f"{self.templates} templates"
+        )
+        if self.reconciled:
+            text += f", {self.reconciled} unconfirmed sends settled"
+        if self.errors:
+            text += f"; {len(self.errors)} step(s) failed"
+        return text
+
+
+def _ignore_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def _number_or_text(value: str | None, region: str) -> str:
+    if not value:
+        return ""
+    try:
+        return normalize_number(value, default_region=region)
+    except InvalidNumberError:
+        return value.strip()
+
+
+class Syncer:
+    """Pollers and history sync over one client, one cache and one ingest path."""
+
+    def __init__(self, *, client: Any, store: Store, ingestor: Ingestor, events: EventBus | None = None) -> None:
+        self.client = client
+        self.store = store
+        self.ingestor = ingestor
+        self.events = events
+
+    async def poll_inbound(self) -> int:
+        """Store every unread inbound message, then mark each stored one read. Returns the new count."""
+        items = [item async for item in self.client.iter_inbound()]
+        if not items:
+            return 0
+        records = self.ingestor.parse_many(items, kind="inbound")
+        inserted = await self.ingestor.add_inbound(records)
+
+        for record in records:
+            if record.message_id.startswith("local-"):
+                continue  # no ClickSend id to mark
+            await self.client.mark_inbound_message_read(record.message_id)
+        log.info("polled %d inbound message(s), %d new", len(items), len(inserted))
+        return len(inserted)
+
+    async def poll_receipts(self) -> tuple[int, int]:
+        """Store every unread receipt, then mark receipts read. Returns (new receipts, status changes)."""
+        items = [item async for item in self.client.iter_receipts()]
+        if not items:
+            return 0, 0
+        records = self.ingestor.parse_many(items, kind="receipt")
+        added, changes = await self.ingestor.add_receipts(records)
+
+        times = [record.ts for record in records if record.ts is not None]
+        # NOTE: ClickSend marks receipts read only by time ("sent before date_before"). A
+        # receipt with an earlier time that arrives between the listing and this call is
+        # marked read unseen. Its status still reaches the cache through a webhook push
+        # or the next history sync.
+        date_before = max(times) + timedelta(seconds=1) if times else None
+        await self.client.mark_receipts_read(date_before)
+        log.info("polled %d receipt(s), %d new, %d status change(s)", len(items), added, len(changes))
+        return added, len(changes)
+
+    async def sync_history(self, *, progress: ProgressCallback = _ignore_progress, now: datetime | None = None) -> tuple[int, int]:
+        """Page through history in windows from the stored cursor. Returns (new rows, windows)."""
+        now = now or datetime.now(UTC)
+        cursor = await self.store.get_cursor(HISTORY_CURSOR)
+        if cursor is None:
+            start = now - FIRST_SYNC_SPAN
+        else:
+            start = datetime.fromtimestamp(int(cursor), UTC) - HISTORY_OVERLAP
+
+        windows = []
+        window_start = start
+        while window_start < now:
+            window_end = min(window_start + HISTORY_WINDOW, now)
+            windows.append((window_start, window_end))
+            window_start = window_end
+
+        new_rows = 0
+        region = self.ingestor.default_region
+        for index, (date_from, date_to) in enumerate(windows):
+            progress("history", index, len(windows))
+            page_number = 1
+            while True:
+                page = await self.client.history(
+                    date_from=date_from, date_to=date_to, order_by="date:asc", page=page_number
+                )
+                records = [_history_record(row, region) for row in page.data]
+                inserted, changes = await self.store.merge_history([record for record in records if record])
+                new_rows += len(inserted)
+                _publish_history(self.events, inserted, changes)
+                if not page.has_next:
+                    break
+                page_number += 1
+            # The cursor moves only after the whole window is stored.
+            await self.store.set_cursor(HISTORY_CURSOR, str(int(date_to.timestamp())))
+        progress("history", len(windows), len(windows))
+        log.info("history sync: %d window(s), %d new row(s)", len(windows), new_rows)
+        return new_rows, len(windows)
+
+    async def sync_templates(self) -> int:
+        templates = [template async for template in self.client.iter_templates()]
+        await self.store.replace_templates(
+            [(template.template_id, template.template_name, template.body) for template in templates]
+        )
+        if self.events is not None:
+            self.events.publish(TemplatesChanged())
+        return len(templates)
+
+    async def run_once(self, *, progress: ProgressCallback = _ignore_progress, service: Any = None) -> SyncReport:
+        """Run every step once; a failing step is logged and reported, and the others still run."""
+        report = SyncReport()
+
+        async def step(name: str, action: Callable[[], Any]) -> Any:
+            progress(name, 0, 0)
+            try:
+                return await action()
+            except ClickSendError as error:
+                log.warning("sync step %s failed: %s", name, error)
+                report.errors.append(f"{name}: {error}")
+                return None
+
+        if service is not None:
+            reconciled = await step("outbox", service.reconcile)
+            if reconciled is not None:
+                report.reconciled = reconciled.found + reconciled.resent
+        report.inbound_new = await step("inbound", self.poll_inbound) or 0
+        receipts = await step("receipts", self.poll_receipts)
+        if receipts is not None:
+            report.receipts_new, report.status_changes = receipts
+        history = await step("history", lambda: self.sync_history(progress=progress))
+        if history is not None:
+            report.history_new, report.history_windows = history
+        report.templates = await step("templates", self.sync_templates) or 0
+        return report
+
+
+def _history_record(row: Any, region: str) -> HistoryRecord | None:
+    """Map one history row to cache terms; rows without an id or a time are skipped."""
+    if not row.message_id or row.date is None:
+        return None
+    direction = "in" if (row.direction or "").lower().startswith("in") else "out"
+    sender = _number_or_text(row.from_, region)
+    recipient = _number_or_text(row.to, region)
+    our_number, their_number = (recipient, sender) if direction == "in" else (sender, recipient)
+    if not their_number:
+        return None
+    return HistoryRecord(
+        message_id=row.message_id,
+        direction=direction,
+        our_number=our_number,
+        their_number=their_number,
+        body=row.body or "",
+        status=status.from_history(row.status, row.status_code),
+        ts=parse_timestamp(row.date),
+        status_code=row.status_code,
+        status_text=row.status_text or row.status,
+        error_code=row.error_code,
+        error_text=row.error_text,
+        custom_string=row.custom_string,
+        parts=row.message_parts or None,
+        price=row.message_price,
+        country=row.country,
+        carrier=row.carrier or None,
+    )
+
+
+def _publish_history(events: EventBus | None, inserted: list, changes: list) -> None:
+    if events is None:
+        return
+    for change in changes:
+        events.publish(StatusChanged(change=change))
+    if inserted:
+        events.publish(StoreChanged(reason="history sync"))
+
+
+class _ProgressBar:
+    """A one-line progress display on a terminal stream; plain lines when not a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.interactive = stream.isatty()
+        self.last_stage = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if total:
+            width = 30
+            filled = width * done // total
+            line = f"{stage:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        else:
+            line = f"{stage:<10} ..."
+        if self.interactive:
+            self.stream.write("\r" + line.ljust(60))
+            if total and done == total:
+                self.stream.write("\n")
+        elif stage != self.last_stage or (total and done == total):
+            self.stream.write(line + "\n")
+        self.stream.flush()
+        self.last_stage = stage
+
+
+async def run_sync(settings: Any, *, progress: bool | ProgressCallback | None = True, stream: TextIO | None = None) -> int:
+    """Run one sync pass for ``smsdesk sync``: settle the outbox, poll, sync history and templates.
+
+    Returns the exit code: 0 when every step succeeded, 1 when one failed.
+    """
+    from core.client import ClickSendClient
+    from core.service import SmsService
+
+    stream = stream or sys.stderr
+    if callable(progress):
+        callback = progress
+    elif progress:
+        callback = _ProgressBar(stream)
+    else:
+        callback = _ignore_progress
+
+    async with Store.open(settings.cache_path) as store, ClickSendClient(
+        username=settings.clicksend_username,
+        api_key=settings.clicksend_api_key,
+        base_url=settings.clicksend_base_url,
+        timeout=getattr(settings, "clicksend_timeout", 30.0),
+        max_requests_per_second=getattr(settings, "clicksend_max_requests_per_second", None),
+    ) as client:
+        ingestor = Ingestor.from_settings(settings, store=store)
+        syncer = Syncer(client=client, store=store, ingestor=ingestor)
+        service = SmsService(client=client, store=store, settings=settings)
+        report = await syncer.run_once(progress=callback, service=service)
+
+    stream.write(f"sync: {report.summary()}\n")
+    for error in report.errors:
+        stream.write(f"sync: {error}\n")
+    return 1 if report.errors else 0
