@@ -61,10 +61,13 @@ MAX_PARTS: Final = 8
 MAX_SCHEDULE_AHEAD: Final = timedelta(days=120)
 # A schedule this far in the past is a mistake, not "send now".
 SCHEDULE_PAST_TOLERANCE: Final = timedelta(minutes=1)
-# How long a pending message must be absent from history before it is sent again.
-# It must exceed the longest a send request can take (client timeout and retries),
-# so that a send still in flight in another process is not repeated.
-DEFAULT_RECONCILE_GRACE: Final = timedelta(minutes=10)
+# How long a pending message must be absent from history before it is sent again. It
+# must exceed the longest a send request can take (the client's 30 s default timeout;
+# sends are never retried after the request left), so that a send still in flight in
+# another process is not repeated.
+# NOTE: this also assumes ClickSend lists an accepted message in its history within
+# this time; that delay is not documented.
+DEFAULT_RECONCILE_GRACE: Final = timedelta(minutes=2)
 # Margin around the history window, for clock differences between us and ClickSend.
 HISTORY_WINDOW_MARGIN: Final = timedelta(minutes=10)
 
@@ -224,6 +227,7 @@ class SmsService:
         self.events = events
         self.reconcile_grace = reconcile_grace
         self.default_region = getattr(settings, "default_region", None) or "AU"
+        self._reconciled = False
 
     # --- validation -----------------------------------------------------------------
 
@@ -298,6 +302,7 @@ class SmsService:
         parts, _ = self._body_parts(body)
         sender = self._sender(sender)
         schedule = self._schedule(schedule)
+        await self._reconcile_once()
         if not allow_opted_out:
             opted_out = await self.store.opted_out(numbers)
             if opted_out:
@@ -333,6 +338,18 @@ class SmsService:
 
         currency = await self._send_drafts([(draft.client_ref, draft.request) for draft in drafts])
         return await self._outcome(batch_id, [draft.client_ref for draft in drafts], currency)
+
+    async def _reconcile_once(self) -> None:
+        """Settle sends that an earlier process left pending, before this service's first send."""
+        if self._reconciled:
+            return
+        self._reconciled = True
+        if not await self.store.pending_outbox():
+            return
+        try:
+            await self.reconcile()
+        except ClickSendError as error:
+            log.warning("could not reconcile pending sends before sending: %s", error)
 
     async def _send_drafts(self, requests: Sequence[tuple[str, dict[str, Any]]]) -> str | None:
         """Send committed outbox rows in requests of up to 1000 and record each result."""
@@ -396,6 +413,7 @@ class SmsService:
         ``reconcile_grace``), and only by one process (see Store.claim_outbox_attempt).
         """
         grace = self.reconcile_grace if grace is None else grace
+        self._reconciled = True
         report = ReconcileReport()
         pending = await self.store.pending_outbox()
         if not pending:

@@ -294,3 +294,15 @@ async def test_resend_failed_message(service: SmsService, sandbox, store: Store)
     again = await service.resend(failed.message_row)
     assert again.recipients[0].status == status.QUEUED
     assert (await store.message(failed.message_row)).status == status.FAILED
+
+
+async def test_first_send_settles_leftover_outbox(clicksend, sandbox, store: Store) -> None:
+    ref = reference.new_reference()
+    request = {"to": AU_2, "body": "left over", "source": "smsdesk", "custom_string": reference.combine(None, ref)}
+    await store.add_to_outbox([OutboundDraft(client_ref=ref, batch_id="b", to=AU_2, body="left over", request=request)])
+
+    service = SmsService(client=clicksend, store=store, reconcile_grace=timedelta(0))
+    await service.send(to=[AU_1], body="new")
+
+    assert sorted(message.body for message in sandbox_messages(sandbox)) == ["left over", "new"]
+    assert await store.pending_outbox() == []
