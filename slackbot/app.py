@@ -14,11 +14,8 @@ background work in `report_error`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
-import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -36,7 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from core.config import Settings
 from core.errors import ClickSendError
-from core.events import EventBus, InboundReceived, StatusChanged, Subscription
+from core.events import DataVersionWatcher, EventBus, InboundReceived, StatusChanged, StoreChanged, Subscription
 from core.numbers import InvalidNumberError, mask_number, normalize_number
 from core.segments import count_segments
 from core.service import SendOutcome, SmsService, TemplateError, TemplateInfo
@@ -60,7 +57,14 @@ from slackbot.commands import (
 )
 from slackbot.formatting import escape_text, unescape_command_text
 from slackbot.outcome import clicksend_unreachable, quote_lines, recipient_statuses
-from slackbot.relay import ChannelQueues, ChannelUnavailableError, Relay, SlackPoster, slack_error_code
+from slackbot.relay import (
+    CATCH_UP_WINDOW,
+    ChannelQueues,
+    ChannelUnavailableError,
+    Relay,
+    SlackPoster,
+    slack_error_code,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +165,7 @@ class SlackBot:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._event_task: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
+        self._watcher: DataVersionWatcher | None = None
         self._register_listeners()
 
     # -- lifecycle ---------------------------------------------------------------
@@ -168,12 +173,19 @@ class SlackBot:
     async def start(self) -> None:
         """Start relaying cache events (inbound SMS, status changes) to Slack."""
         if self.events is not None and self._event_task is None:
+            self.relay.catch_up_since = datetime.now(timezone.utc) - CATCH_UP_WINDOW
             # Subscribe now, not inside the task, so no event published after start() is missed.
             self._subscription = self.events.subscribe()
             self._event_task = asyncio.create_task(self._consume_events(self._subscription), name="slack-relay-events")
+            self._watcher = DataVersionWatcher(self.store, self.events)
+            self._watcher.start()
+            await self.relay.catch_up()
 
     async def close(self) -> None:
         """Let background work finish (up to a grace period), then stop the relay."""
+        if self._watcher is not None:
+            await self._watcher.stop()
+            self._watcher = None
         if self._subscription is not None:
             self._subscription.close()
             self._subscription = None
@@ -215,6 +227,11 @@ class SlackBot:
                     await self.relay.relay_inbound(event.message.row_id)
                 elif isinstance(event, StatusChanged):
                     await self.relay.on_status_changed(event.change.row_id)
+                elif isinstance(event, StoreChanged):
+                    # Another process (smsdesk serve, the terminal inbox) wrote to the cache.
+                    # NOTE: receipts stored by another process do not edit Slack posts, because
+                    # StoreChanged does not say which messages changed.
+                    await self.relay.catch_up()
             except Exception:
                 logger.exception("Could not relay cache event %r to Slack", type(event).__name__)
 
@@ -582,6 +599,10 @@ class SlackBot:
             blocks.HomeItem(number=m.their_number, text=f"{m.error_text or m.status_text or 'failed'}: {m.body}", when=m.ts)
             for m in await self.store.messages(direction="out", status="failed", limit=10)
         ]
+        failures += [
+            blocks.HomeItem(number=m.their_number, text=f"Inbound SMS not posted to Slack ({reason}): {m.body}", when=m.ts)
+            for m, reason in await self.store.list_relay_failures(limit=10)
+        ]
         view = blocks.home_view(unread=unread, scheduled=scheduled, failures=failures, region=self.settings.default_region)
         await self.poster.call(self.client.views_publish, user_id=user_id, view=view)
 
@@ -745,126 +766,6 @@ def _find_template(templates: Sequence[TemplateInfo], name: str) -> TemplateInfo
 
 def main(settings: Settings, args: Any) -> int:
     """Run `smsdesk slack` until interrupted; return the exit code."""
-    try:
-        plan = RunPlan.from_settings(settings, args)
-    except SlackConfigError as error:
-        logger.error("%s", error)
-        print(f"smsdesk slack: {error}", file=sys.stderr)
-        return 2
-    try:
-        asyncio.run(run(settings, plan))
-    except KeyboardInterrupt:
-        pass
-    return 0
+    from slackbot.runner import run_main
 
-
-@dataclass(frozen=True)
-class RunPlan:
-    """How `smsdesk slack` connects to Slack, checked before anything starts."""
-
-    socket_mode: bool
-    host: str
-    port: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings, args: Any) -> RunPlan:
-        slack = settings.slack
-        if slack.bot_token is None:
-            raise SlackConfigError(
-                "SLACK_BOT_TOKEN is not set. Copy the Bot User OAuth Token (xoxb-...) from the Slack app's "
-                "OAuth & Permissions page into SLACK_BOT_TOKEN or [slack] bot_token."
-            )
-        if not settings.has_credentials:
-            raise SlackConfigError(
-                "CLICKSEND_USERNAME and CLICKSEND_API_KEY are not set, so the bot could not send anything. "
-                "Set them (ClickSend dashboard, Developers, API Credentials) or run `smsdesk sandbox` and point "
-                "CLICKSEND_BASE_URL at it."
-            )
-        wants_socket = getattr(args, "socket_mode", None)
-        if wants_socket and slack.app_token is None:
-            # Slack answers dispatch_failed to every command while no Socket Mode client is connected,
-            # so refuse to start half up.
-            raise SlackConfigError(
-                "Socket Mode was requested but SLACK_APP_TOKEN is not set. Create an app-level token with the "
-                "connections:write scope (Slack app settings, Basic Information, App-Level Tokens) and set "
-                "SLACK_APP_TOKEN, or drop --socket-mode to use HTTP mode."
-            )
-        socket_mode = slack.app_token is not None if wants_socket is None else bool(wants_socket)
-        if not socket_mode and slack.signing_secret is None:
-            raise SlackConfigError(
-                "SLACK_SIGNING_SECRET is not set, and HTTP mode needs it to verify Slack's requests. Copy the "
-                "Signing Secret from the Slack app's Basic Information page, or set SLACK_APP_TOKEN for Socket Mode."
-            )
-        port = getattr(args, "port", None)
-        host = getattr(args, "host", None)
-        return cls(
-            socket_mode=socket_mode,
-            host=host or slack.host,
-            port=slack.port if port is None else port,
-        )
-
-
-async def run(settings: Settings, plan: RunPlan, *, stop: asyncio.Event | None = None) -> None:
-    """Run the bot with its own ClickSend client, cache and event bus until `stop` is set."""
-    from aiohttp import web
-
-    from core.client import ClickSendClient
-    from core.webhooks import build_webhook_routes
-    from slackbot import server
-
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal_number, stop.set)
-
-    events = EventBus()
-    api_key = settings.clicksend_api_key
-    async with (
-        ClickSendClient(
-            username=settings.clicksend_username or "",
-            api_key=api_key if api_key is not None else "",
-            base_url=settings.clicksend_base_url,
-            timeout=settings.clicksend_timeout,
-            max_requests_per_second=settings.clicksend_max_requests_per_second,
-        ) as clicksend,
-        Store.open(settings.cache_path) as store,
-    ):
-        service = SmsService(client=clicksend, store=store, settings=settings, events=events)
-        bot = SlackBot(settings=settings, service=service, store=store, events=events)
-        await bot.start()
-        try:
-            if plan.socket_mode:
-                assert settings.slack.app_token is not None
-                runner = server.SocketModeRunner(
-                    bolt_app=bot.app, app_token=settings.slack.app_token.get_secret_value(), web_client=bot.client
-                )
-                await runner.start()
-                try:
-                    await stop.wait()
-                finally:
-                    await runner.close()
-            else:
-                assert settings.slack.signing_secret is not None
-                http_app = web.Application()
-                server.add_slack_routes(
-                    http_app, bolt_app=bot.app, signing_secret=settings.slack.signing_secret.get_secret_value()
-                )
-                if settings.webhook.token is not None:
-                    build_webhook_routes(
-                        http_app,
-                        store=store,
-                        token=settings.webhook.token.get_secret_value(),
-                        events=events,
-                        settings=settings,
-                    )
-                http_runner = await server.start_http(http_app, host=plan.host, port=plan.port)
-                logger.info("Slack bot listening on http://%s:%d%s", plan.host, server.bound_port(http_runner),
-                            server.SLACK_PATH)
-                try:
-                    await stop.wait()
-                finally:
-                    await http_runner.cleanup()
-        finally:
-            await bot.close()
-            events.close()
+    return run_main(settings, args)

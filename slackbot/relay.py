@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -31,6 +31,10 @@ Job = Callable[[], Awaitable[None]]
 # Calls still rate limited after the Web API client's own retries wait and try again this often.
 MAX_RATE_LIMIT_WAITS = 5
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
+# Inbound SMS that another process stored are relayed only when received this recently
+# before the bot started, so a first history sync does not flood the channels.
+CATCH_UP_WINDOW = timedelta(hours=1)
+CATCH_UP_BATCH = 500
 # conversations.join answers these for channels a bot cannot join by itself (private, DMs, archived).
 _CANNOT_JOIN = frozenset({"method_not_supported_for_channel_type", "channel_not_found", "is_archived"})
 
@@ -153,6 +157,7 @@ class Relay:
         self.poster = poster
         self.queues = queues
         self._warned_channels: set[str] = set()
+        self.catch_up_since: datetime | None = None
 
     def channel_for(self, our_number: str) -> str | None:
         return self.settings.slack.channel_map.get(our_number) or self.settings.slack.default_channel
@@ -175,6 +180,14 @@ class Relay:
             logger.debug("Inbound SMS row %d was already relayed", message.row_id)
             return
         self.queues.put(channel, lambda: self._post_inbound(message, channel))
+
+    async def catch_up(self) -> None:
+        """Relay inbound SMS that another process stored (since `catch_up_since`) and nobody relayed."""
+        if self.catch_up_since is None:
+            return
+        for message in await self.store.unrelayed_inbound(limit=CATCH_UP_BATCH):
+            if message.relay_status is None and message.ts >= self.catch_up_since:
+                await self.relay_inbound(message.row_id)
 
     async def _post_inbound(self, message: MessageRecord, channel: str) -> None:
         thread_ts = await self._current_thread(message, channel)

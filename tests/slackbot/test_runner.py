@@ -1,0 +1,54 @@
+"""`smsdesk slack` end to end in HTTP mode, and inbound SMS stored by another process."""
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+from core.store import InboundRecord, Store
+from slackbot.runner import RunPlan, run
+from tests.slackbot.conftest import WEBHOOK_TOKEN, make_settings
+from tests.slackbot.fake_slack import SlackRequester, wait_for
+
+
+async def test_run_serves_commands_and_webhooks(fake_slack, sandbox, tmp_path, http_session):
+    settings = make_settings(fake_slack=fake_slack, sandbox=sandbox, tmp_path=tmp_path)
+    plan = RunPlan(socket_mode=False, host="127.0.0.1", port=0)
+    stop = asyncio.Event()
+    urls: list[str] = []
+    task = asyncio.create_task(run(settings, plan, stop=stop, on_ready=urls.append))
+    try:
+        await wait_for(lambda: urls or task.done())
+        requester = SlackRequester(url=urls[0] + "/slack/events", slack=fake_slack, session=http_session)
+
+        reply = await requester.command("+61491570156 hi")
+        form = {"message_id": "IN-0001", "from": "+61491570157", "body": "hello from a phone"}
+        async with http_session.post(f"{urls[0]}/clicksend/inbound/{WEBHOOK_TOKEN}", data=form) as response:
+            webhook_status = response.status
+        await wait_for(lambda: len(fake_slack.posts("C0FAKE001")) == 2)
+    finally:
+        stop.set()
+        await task
+
+    assert reply.status == 200
+    assert webhook_status == 200
+    assert [m.to for m in sandbox.state.messages.values()] == ["+61491570156"]
+    assert any("hello from a phone" in post.text for post in fake_slack.posts("C0FAKE001"))
+
+
+def inbound(message_id, body, received_at):
+    return InboundRecord(
+        message_id=message_id, from_number="+61491570156", to_number="", body=body, received_at=received_at
+    )
+
+
+async def test_inbound_from_other_process_relayed(start_bot):
+    harness = await start_bot()
+    now = datetime.now(timezone.utc)
+
+    async with Store.open(harness.settings.cache_path) as other_process:
+        await other_process.add_inbound([inbound("IN-OLD", "from last week's history sync", now - timedelta(days=7))])
+        await other_process.add_inbound([inbound("IN-NEW", "stored by smsdesk serve", now)])
+    await wait_for(lambda: harness.slack.posts("C0FAKE001"))
+    await harness.bot.idle()
+
+    [post] = harness.slack.posts("C0FAKE001")
+    assert "stored by smsdesk serve" in post.text
