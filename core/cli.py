@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from core.config import ConfigError, Settings, find_config_file, load_settings
-from core.errors import APIError, ClickSendError, OutcomeUnknownError
+from core.errors import APIError, ClickSendError, OutcomeUnknownError, TransportError
 from core.numbers import InvalidNumberError, InvalidSenderError, mask_number, normalize_number, validate_sender
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,23 @@ def _format_time(moment: datetime | None, settings: Settings) -> str:
     if moment is None:
         return ""
     return settings.to_local(moment).isoformat(timespec="minutes")
+
+
+def _table_time(moment: datetime | None, settings: Settings) -> str:
+    """Format a time for a table: local, to the minute, without the offset."""
+    if moment is None:
+        return ""
+    return settings.to_local(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _table_number(number: str | None, settings: Settings) -> str:
+    """Show a number in E.164 even where ClickSend sends it without '+'."""
+    if not number:
+        return ""
+    try:
+        return normalize_number(number, default_region=settings.default_region)
+    except (InvalidNumberError, ValueError):
+        return number
 
 
 def _zone_name(settings: Settings) -> str:
@@ -222,14 +239,18 @@ async def open_client(settings: Settings) -> AsyncIterator[Any]:
     from core.client import ClickSendClient
 
     _require_credentials(settings)
-    async with ClickSendClient(
-        username=settings.clicksend_username,
-        api_key=settings.clicksend_api_key,
-        base_url=settings.clicksend_base_url,
-        timeout=settings.clicksend_timeout,
-        max_requests_per_second=settings.clicksend_max_requests_per_second,
-    ) as client:
-        yield client
+    try:
+        async with ClickSendClient(
+            username=settings.clicksend_username,
+            api_key=settings.clicksend_api_key,
+            base_url=settings.clicksend_base_url,
+            timeout=settings.clicksend_timeout,
+            max_requests_per_second=settings.clicksend_max_requests_per_second,
+        ) as client:
+            yield client
+    except TransportError as error:
+        error.add_note(f"base URL {settings.clicksend_base_url}")
+        raise
 
 
 @contextlib.asynccontextmanager
@@ -314,7 +335,7 @@ async def cmd_send(args: argparse.Namespace) -> int:
                     result.message_id,
                     getattr(result, "parts", None),
                     getattr(result, "price", None),
-                    _format_time(getattr(result, "schedule", None), settings),
+                    _table_time(getattr(result, "schedule", None), settings),
                     getattr(result, "error", None),
                 ]
                 for result in results
@@ -525,10 +546,10 @@ async def cmd_history(args: argparse.Namespace) -> int:
         ["date", "direction", "from", "to", "status", "parts", "price", "message id", "body"],
         [
             [
-                _format_time(row.date, settings),
+                _table_time(row.date, settings),
                 row.direction,
-                row.from_,
-                row.to,
+                _table_number(row.from_, settings),
+                _table_number(row.to, settings),
                 row.status,
                 row.message_parts,
                 row.message_price,
@@ -566,7 +587,7 @@ async def cmd_receipts(args: argparse.Namespace) -> int:
         ["time", "message id", "status", "code", "error", "custom string"],
         [
             [
-                _format_time(receipt.timestamp, settings),
+                _table_time(receipt.timestamp, settings),
                 receipt.message_id,
                 receipt.status_text or receipt.status,
                 receipt.status_code,
@@ -591,9 +612,9 @@ async def cmd_inbound(args: argparse.Namespace) -> int:
         ["time", "from", "to", "message id", "reply to", "body"],
         [
             [
-                _format_time(message.timestamp, settings),
-                message.from_,
-                message.to,
+                _table_time(message.timestamp, settings),
+                _table_number(message.from_, settings),
+                _table_number(message.to, settings),
                 message.message_id,
                 message.original_message_id,
                 _preview(message.body),
@@ -890,7 +911,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.debug("ClickSend returned HTTP %s %s", error.http_code, error.response_code)
         return EXIT_FAILURE
     except ClickSendError as error:
-        fail(f"{error}; check the network and the base URL {getattr(args, 'base_url', None) or 'in the settings'}")
+        notes = "".join(f" ({note})" for note in getattr(error, "__notes__", ()))
+        fail(f"{error}{notes}")
         return EXIT_FAILURE
 
 
