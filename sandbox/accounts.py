@@ -48,6 +48,9 @@ SHARED_NUMBERS: dict[str, str] = {
     "CA": "+12025550100",
 }
 
+# ACMA's range for fiction, 0491 570 006 to 0491 570 159, in E.164.
+FICTIONAL_AU_NUMBERS: tuple[str, ...] = tuple(f"+61491570{n:03d}" for n in range(6, 160))
+
 STATUS_ACTIVE = "active"
 STATUS_NOT_ACTIVE = "notactive"
 STATUS_BANNED = "banned"

@@ -13,7 +13,7 @@ from aiohttp import web
 from sandbox import wire
 from sandbox.accounts import Account
 from sandbox.history import export_columns, history_row, query_history
-from sandbox.models import InboundMessage, Receipt, Template
+from sandbox.models import InboundMessage, OutboundMessage, Receipt, Template
 from sandbox.pushes import PushTargetError, check_push_url
 from sandbox.state import NotFound, inbound_push_fields, keyword_of, new_message_id, receipt_push_fields
 from sandbox.validation import RequestError, optional_int, parse_messages, require_string
@@ -176,8 +176,9 @@ def receipt_json(receipt: Receipt) -> dict[str, Any]:
 async def list_receipts(request: web.Request) -> web.Response:
     server = server_of(request)
     page, limit = wire.read_paging(request)
-    receipts = [receipt_json(r) for r in server.state.unread_receipts(account_of(request).username)]
-    return wire.envelope(wire.paginate(request, receipts, page, limit), "Here are your delivery receipts.")
+    receipts = server.state.unread_receipts(account_of(request).username)
+    data = wire.paginate(request, receipts, page, limit, receipt_json)
+    return wire.envelope(data, "Here are your delivery receipts.")
 
 
 async def get_receipt(request: web.Request) -> web.Response:
@@ -245,8 +246,8 @@ def inbound_json(message: InboundMessage) -> dict[str, Any]:
 async def list_inbound(request: web.Request) -> web.Response:
     server = server_of(request)
     page, limit = wire.read_paging(request)
-    items = [inbound_json(m) for m in server.state.unread_inbound(account_of(request).username)]
-    return wire.envelope(wire.paginate(request, items, page, limit), "Here are your data.")
+    items = server.state.unread_inbound(account_of(request).username)
+    return wire.envelope(wire.paginate(request, items, page, limit, inbound_json), "Here are your data.")
 
 
 async def get_inbound(request: web.Request) -> web.Response:
@@ -343,8 +344,8 @@ def _template_id(request: web.Request) -> int:
 async def list_templates(request: web.Request) -> web.Response:
     server = server_of(request)
     page, limit = wire.read_paging(request)
-    items = [template_json(t) for t in server.state.list_templates(account_of(request).username)]
-    return wire.envelope(wire.paginate(request, items, page, limit), "Here are your templates.")
+    items = server.state.list_templates(account_of(request).username)
+    return wire.envelope(wire.paginate(request, items, page, limit, template_json), "Here are your templates.")
 
 
 async def _read_template_body(request: web.Request) -> tuple[str, str]:
@@ -399,8 +400,11 @@ async def view_history(request: web.Request) -> web.Response:
     page, limit = wire.read_paging(request)
     messages = query_history(server.state, account.username, request.query)
     string_types = server.state.history_string_types
-    rows = [history_row(m, account, string_types=string_types) for m in messages]
-    return wire.envelope(wire.paginate(request, rows, page, limit), "Here are your data.")
+
+    def row(message: OutboundMessage) -> dict[str, Any]:
+        return history_row(message, account, string_types=string_types)
+
+    return wire.envelope(wire.paginate(request, messages, page, limit, row), "Here are your data.")
 
 
 async def export_history(request: web.Request) -> web.Response:

@@ -173,7 +173,7 @@ def seed_demo_data(state: SandboxState, *, username: str = DEFAULT_USERNAME) -> 
     for number, ahead, body, custom_string in SCHEDULED:
         message = outbound(number, now - HOUR, body, STAGE_SCHEDULED, custom_string)
         message.schedule = now + ahead
-        message.next_event_at = float(now + ahead)
+        state.schedule_step(message, float(now + ahead))
 
     for name, body in TEMPLATES:
         template = Template(state.next_template_id, username, name, body)

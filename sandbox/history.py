@@ -21,8 +21,29 @@ class HistoryQueryError(RequestError):
     """A `q`, `order_by` or date parameter that cannot be applied."""
 
 
+# Cached query results kept per state; older versions are dropped when this many pile up.
+_CACHE_SIZE = 32
+
+
 def query_history(state: SandboxState, username: str, query: Mapping[str, str]) -> list[OutboundMessage]:
-    """Return the account's outbound messages, filtered and sorted by the query parameters."""
+    """Return the account's outbound messages, filtered and sorted by the query parameters.
+
+    The result is cached until the state changes, so paging through a large
+    history filters and sorts once, not once per page. Callers must not
+    modify the returned list.
+    """
+    key = (username, *(query.get(name, "") for name in ("q", "order_by", "date_from", "date_to", "operator")))
+    cached = state.history_cache.get(key)
+    if cached is not None and cached[0] == state.version:
+        return cached[1]
+    selected = _run_query(state, username, query)
+    if len(state.history_cache) >= _CACHE_SIZE:
+        state.history_cache.clear()
+    state.history_cache[key] = (state.version, selected)
+    return selected
+
+
+def _run_query(state: SandboxState, username: str, query: Mapping[str, str]) -> list[OutboundMessage]:
     messages = [m for m in state.messages.values() if m.username == username]
     filters = _parse_q(query.get("q", ""))
     date_from = _date_param(query, "date_from")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -111,12 +111,21 @@ def _int_param(request: web.Request, name: str, default: int, fields: dict[str, 
         return default
 
 
-def paginate(request: web.Request, items: Sequence[Any], page: int, limit: int) -> dict[str, Any]:
-    """Build a Laravel-style paginator as ClickSend returns it for every list."""
+def paginate(
+    request: web.Request,
+    items: Sequence[Any],
+    page: int,
+    limit: int,
+    to_json: Callable[[Any], Any],
+) -> dict[str, Any]:
+    """Build a Laravel-style paginator as ClickSend returns it for every list.
+
+    Only the items of the requested page are converted with `to_json`.
+    """
     total = len(items)
     last_page = math.ceil(total / limit)
     start = (page - 1) * limit
-    chunk = list(items[start : start + limit])
+    chunk = [to_json(item) for item in items[start : start + limit]]
     base = request.url.with_query(None)
 
     def page_url(number: int) -> str:

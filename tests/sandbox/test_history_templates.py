@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from urllib.parse import quote
 
 import aiohttp
@@ -195,3 +196,29 @@ async def test_accounts_do_not_see_each_other(sandbox: SandboxServer) -> None:
                                  api_key="D83DED51-9E35-4D42-9BB9-0E34B7CA85AE")
     assert status == 200
     assert body["data"]["total"] == 0
+
+
+async def test_seed_history_pages_through(make_sandbox) -> None:
+    sandbox = await make_sandbox(clock=SandboxClock(start=START, frozen=True))
+    ids = sandbox.state.seed_history("demo-user", 250, start=START - 1000, spacing=2)
+    assert len(ids) == 250
+    seen = []
+    for page in (1, 2, 3):
+        data = await history(sandbox, f"?limit=100&page={page}&order_by=date:asc")
+        seen += [row["message_id"] for row in data["data"]]
+    assert seen == ids
+    first = (await history(sandbox, "?limit=15"))["data"][0]
+    assert first["date"] == str(START - 1000)
+    assert first["status_code"] == "201"
+    assert sandbox.state.accounts["demo-user"].balance == Decimal("100")
+
+
+async def test_history_cache_sees_new_sends(make_sandbox) -> None:
+    sandbox = await make_sandbox(clock=SandboxClock(start=START, frozen=True))
+    sandbox.state.seed_history("demo-user", 20, start=START - 100)
+    assert (await history(sandbox))["total"] == 20
+    await send(sandbox, [{"to": "+61491570156", "body": "new"}])
+    assert (await history(sandbox))["total"] == 21
+    assert (await history(sandbox, "?q=status:Queued"))["total"] == 1
+    await sandbox.advance(5)
+    assert (await history(sandbox, "?q=status:Queued"))["total"] == 0
