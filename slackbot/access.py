@@ -1,4 +1,4 @@
-"""Who may send and cancel SMS from Slack.
+"""Allow-list checks for sending and cancelling SMS from Slack.
 
 The `[slack]` settings name users, user groups and channels. A user may send when
 no user or group list is configured, or when they are on `allowed_users` or in

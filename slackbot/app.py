@@ -119,7 +119,7 @@ class PendingSend:
 
 @dataclass(frozen=True)
 class Requester:
-    """Who asked for the work, and how to answer them."""
+    """The Slack user who requested the work, and the function that replies to them."""
 
     user_id: str
     channel_id: str | None
@@ -206,19 +206,19 @@ class SlackBot:
             await asyncio.gather(*set(self._tasks), return_exceptions=True)
         await self.queues.join()
 
-    def spawn(self, work: Coroutine[Any, Any, Any], *, what: str, requester: Requester | None = None) -> None:
+    def spawn(self, work: Coroutine[Any, Any, Any], *, work_name: str, requester: Requester | None = None) -> None:
         """Run `work` after the acknowledgement; its errors go to `report_error`."""
-        task = asyncio.create_task(self._guarded(work, what=what, requester=requester), name=f"slack-{what}")
+        task = asyncio.create_task(self._guarded(work, work_name=work_name, requester=requester), name=f"slack-{work_name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _guarded(self, work: Coroutine[Any, Any, Any], *, what: str, requester: Requester | None) -> None:
+    async def _guarded(self, work: Coroutine[Any, Any, Any], *, work_name: str, requester: Requester | None) -> None:
         try:
             await work
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            await self.report_error(error, what=what, requester=requester)
+            await self.report_error(error, work_name=work_name, requester=requester)
 
     async def _consume_events(self, subscription: Subscription) -> None:
         async for event in subscription:
@@ -237,21 +237,21 @@ class SlackBot:
 
     # -- errors ------------------------------------------------------------------
 
-    async def report_error(self, error: BaseException, *, what: str, requester: Requester | None) -> None:
+    async def report_error(self, error: BaseException, *, work_name: str, requester: Requester | None) -> None:
         """Log the technical cause with ids and tell the user a plain sentence."""
         user = requester.user_id if requester else "-"
         channel = requester.channel_id if requester else "-"
         expected = isinstance(error, (ClickSendError, SlackApiError, ChannelUnavailableError, ValueError))
         logger.error(
             "%s failed for Slack user %s in %s: %s: %s",
-            what, user, channel, type(error).__name__, error, exc_info=not expected,
+            work_name, user, channel, type(error).__name__, error, exc_info=not expected,
         )
         if requester is None:
             return
         try:
             await requester.respond(text=messages.user_message_for(error), response_type="ephemeral", replace_original=False)
         except Exception as respond_error:
-            logger.error("Could not tell Slack user %s about the failed %s: %r", user, what, respond_error)
+            logger.error("Could not tell Slack user %s about the failed %s: %r", user, work_name, respond_error)
 
     async def _on_bolt_error(self, error: Exception, body: dict[str, Any], respond: Respond | None = None) -> None:
         user = _user_id(body)
@@ -306,7 +306,7 @@ class SlackBot:
         if body.get("command"):
             return await ack(text=refusal)
         response = await ack()
-        self.spawn(respond(text=refusal, response_type="ephemeral", replace_original=False), what="refusal")
+        self.spawn(respond(text=refusal, response_type="ephemeral", replace_original=False), work_name="refusal")
         return response
 
     async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any],
@@ -320,22 +320,22 @@ class SlackBot:
             await ack(text=USAGE)
         elif isinstance(command, Compose):
             await ack(text=messages.ACK_COMPOSE)
-            self.spawn(self._open_compose(body["trigger_id"], requester), what="compose form", requester=requester)
+            self.spawn(self._open_compose(body["trigger_id"], requester), work_name="compose form", requester=requester)
         elif isinstance(command, Send):
             await ack(text=messages.ACK_SENDING)
-            self.spawn(self._send(requester, list(command.recipients), command.body), what="send", requester=requester)
+            self.spawn(self._send(requester, list(command.recipients), command.body), work_name="send", requester=requester)
         elif isinstance(command, Price):
             await ack(text=messages.ACK_PRICING)
-            self.spawn(self._price(requester, list(command.recipients), command.body), what="price", requester=requester)
+            self.spawn(self._price(requester, list(command.recipients), command.body), work_name="price", requester=requester)
         elif isinstance(command, (Cancel, CancelAll)):
             await ack(text=messages.ACK_CANCELLING)
-            self.spawn(self._cancel(requester, command), what="cancel", requester=requester)
+            self.spawn(self._cancel(requester, command), work_name="cancel", requester=requester)
         elif isinstance(command, (TemplateList, TemplateShow)):
             await ack(text=messages.ACK_WORKING)
-            self.spawn(self._show_templates(requester, command), what="template lookup", requester=requester)
+            self.spawn(self._show_templates(requester, command), work_name="template lookup", requester=requester)
         elif isinstance(command, TemplateUse):
             await ack(text=messages.ACK_SENDING)
-            self.spawn(self._use_template(requester, command), what="template send", requester=requester)
+            self.spawn(self._use_template(requester, command), work_name="template send", requester=requester)
 
     # -- send, price, cancel, templates ----------------------------------------------
 
@@ -419,7 +419,7 @@ class SlackBot:
             try:
                 response = await self.poster.post(channel=channel, text=text, blocks=result_blocks, unfurl_links=False)
             except (SlackApiError, ChannelUnavailableError) as error:
-                logger.info("Could not post the send result in %s (%s); answering the user only", channel,
+                logger.info("Could not post the send result in %s (%s); replying to the user only", channel,
                             getattr(error, "reason", None) or slack_error_code(error))  # type: ignore[arg-type]
             else:
                 ts = str(response["ts"])
@@ -484,8 +484,13 @@ class SlackBot:
         pending = self._pending.get(token)
         user_id = _user_id(body)
         if pending is None:
-            # A second click, a click after a restart, or an expired prompt: nothing to do.
-            logger.info("Ignored a confirm click by %s: no pending send for it", user_id)
+            # A token never claimed belongs to a prompt that expired or outlived a restart. A claimed
+            # one was already confirmed or discarded, so a second click does nothing.
+            if await self.store.claim_slack_event(f"confirm:{token}"):
+                logger.info("Confirm click by %s on an expired prompt", user_id)
+                self.spawn(respond(text=messages.CONFIRM_EXPIRED, replace_original=True), work_name="expired prompt")
+            else:
+                logger.info("Ignored a repeated confirm click by %s", user_id)
             return
         if pending.user_id != user_id:
             await respond(text="Only the person who started this send can confirm it.", response_type="ephemeral",
@@ -496,7 +501,7 @@ class SlackBot:
         del self._pending[token]
 
         requester = Requester(user_id, pending.channel_id, respond)
-        self.spawn(self._confirmed_send(requester, pending), what="confirmed send", requester=requester)
+        self.spawn(self._confirmed_send(requester, pending), work_name="confirmed send", requester=requester)
 
     async def _confirmed_send(self, requester: Requester, pending: PendingSend) -> None:
         await requester.respond(text=messages.ACK_SENDING, replace_original=True)
@@ -505,8 +510,11 @@ class SlackBot:
 
     async def _on_discard(self, ack: Callable[..., Awaitable[Any]], action: dict[str, Any], respond: Respond) -> None:
         await ack()
-        if self._pending.pop(action.get("value", ""), None) is not None:
-            self.spawn(respond(text=messages.CONFIRM_CANCELLED, replace_original=True), what="discard")
+        token = action.get("value", "")
+        if self._pending.pop(token, None) is None:
+            return
+        await self.store.claim_slack_event(f"confirm:{token}")
+        self.spawn(respond(text=messages.CONFIRM_CANCELLED, replace_original=True), work_name="discard")
 
     # -- two-way thread replies --------------------------------------------------------
 
@@ -536,9 +544,9 @@ class SlackBot:
         if not decision.allowed:
             logger.info("Thread reply by Slack user %s in %s not sent: %s not allowed", event["user"], channel, decision.reason)
             refusal = messages.refusal(user_id=event["user"], channel_id=channel, action="send", reason=decision.reason)
-            self.spawn(requester.respond(text=refusal), what="refusal")
+            self.spawn(requester.respond(text=refusal), work_name="refusal")
             return
-        self.spawn(self._send_thread_reply(requester, conversation, event), what="thread reply", requester=requester)
+        self.spawn(self._send_thread_reply(requester, conversation, event), work_name="thread reply", requester=requester)
 
     async def _send_thread_reply(self, requester: Requester, conversation: Any, event: dict[str, Any]) -> None:
         channel, ts = event["channel"], event["ts"]
@@ -583,7 +591,7 @@ class SlackBot:
         if event.get("tab", "home") != "home":
             return
         user_id = event["user"]
-        self.spawn(self.publish_home(user_id), what="home tab")
+        self.spawn(self.publish_home(user_id), work_name="home tab")
 
     async def publish_home(self, user_id: str) -> None:
         conversations = await self.store.list_conversations(order="unread", limit=20)
@@ -611,7 +619,7 @@ class SlackBot:
         await ack()
         user_id = _user_id(body)
         requester = Requester(user_id, None, self._direct_message_responder(user_id))
-        self.spawn(self._cancel_from_home(requester, action["value"]), what="cancel", requester=requester)
+        self.spawn(self._cancel_from_home(requester, action["value"]), work_name="cancel", requester=requester)
 
     async def _cancel_from_home(self, requester: Requester, message_id: str) -> None:
         await self.service.cancel(message_id)
@@ -634,7 +642,7 @@ class SlackBot:
         await ack()
         view = body.get("view") or {}
         values = _view_values(view)
-        self.spawn(self._update_compose_preview(view, values), what="compose preview")
+        self.spawn(self._update_compose_preview(view, values), work_name="compose preview")
 
     async def _update_compose_preview(self, view: dict[str, Any], values: dict[str, Any]) -> None:
         text = values.get("body") or ""
@@ -684,7 +692,7 @@ class SlackBot:
         responder = self._ephemeral_responder(channel_id, user_id) if channel_id else self._direct_message_responder(user_id)
         requester = Requester(user_id, channel_id, responder)
         when = datetime.fromtimestamp(schedule, tz=timezone.utc) if schedule is not None else None
-        self.spawn(self._send_composed(requester, numbers, text, template, when), what="send", requester=requester)
+        self.spawn(self._send_composed(requester, numbers, text, template, when), work_name="send", requester=requester)
 
     async def _send_composed(self, requester: Requester, numbers: list[str], text: str, template: str | None,
                              schedule: datetime | None) -> None:

@@ -22,7 +22,7 @@ def unescape_command_text(text: str) -> str:
     """Turn the text Slack delivers for a slash command or message back into what the user typed.
 
     Slack wraps phone numbers, e-mail addresses and URLs it recognises in `<target|label>`
-    and escapes `&`, `<`, `>`; the SMS must carry the characters the user typed.
+    and escapes `&`, `<` and `>`. The SMS must carry the characters the user typed.
     """
     def _label(match: re.Match[str]) -> str:
         label = match.group("label")

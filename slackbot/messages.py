@@ -1,4 +1,4 @@
-"""What Slack users read, kept apart from what the log gets.
+"""User-facing text of the bot, kept apart from the log text.
 
 Every sentence a user can see from the bot is here, so wording can be reviewed in
 one place. `user_message_for` turns an exception into a plain sentence with what
@@ -13,24 +13,20 @@ from core.errors import (
     AuthenticationError,
     BadRequestError,
     ClickSendError,
-    ConnectError,
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
-    RequestTimeout,
     ServerError,
     TransportError,
 )
-from core.numbers import InvalidNumberError, InvalidSenderError
 
 ACK_SENDING = "Sending…"
 ACK_PRICING = "Pricing…"
 ACK_CANCELLING = "Cancelling…"
 ACK_WORKING = "Working on it…"
 ACK_COMPOSE = "Opening the compose form. Type `/sms help` for the other commands."
-CONFIRM_ALREADY_HANDLED = "This send was already confirmed or cancelled."
-CONFIRM_EXPIRED = "This confirmation has expired. Run the command again."
 CONFIRM_CANCELLED = "Not sent."
+CONFIRM_EXPIRED = "This confirmation has expired, so nothing was sent. Run the command again."
 CLICKSEND_UNREACHABLE = "ClickSend unreachable, message not sent. Try again in a few minutes."
 
 _SLACK_ERRORS = {
@@ -61,35 +57,44 @@ def refusal(*, user_id: str, channel_id: str | None, action: str, reason: str) -
     )
 
 
+# Checked in order, so a subclass comes before its base class.
+_CLICKSEND_ERRORS: tuple[tuple[type[ClickSendError], str], ...] = (
+    (
+        OutcomeUnknownError,
+        "ClickSend did not respond, so it is unknown whether the SMS was sent. smsdesk checks the ClickSend "
+        "history before anything is sent again, so do not resend yet.",
+    ),
+    (TransportError, CLICKSEND_UNREACHABLE),
+    (
+        AuthenticationError,
+        "ClickSend rejected the smsdesk credentials. Ask whoever runs smsdesk to check the API username and key.",
+    ),
+    (PermissionDeniedError, "ClickSend does not allow this account to do that. Check that the ClickSend account is active."),
+    (RateLimitError, "ClickSend is rate limiting smsdesk. Try again in a minute."),
+    (ServerError, "ClickSend had a server error. Try again later."),
+)
+
+
 def user_message_for(error: BaseException) -> str:
     """Describe `error` in one or two plain sentences for the Slack user who triggered it."""
-    if isinstance(error, (InvalidNumberError, InvalidSenderError)):
-        return str(error)
-    if isinstance(error, OutcomeUnknownError):
-        return (
-            "ClickSend did not answer, so it is unknown whether the SMS was sent. "
-            "smsdesk will check the ClickSend history before anything is sent again; do not resend yet."
-        )
-    if isinstance(error, (ConnectError, RequestTimeout, TransportError)):
-        return CLICKSEND_UNREACHABLE
-    if isinstance(error, AuthenticationError):
-        return "ClickSend rejected the smsdesk credentials, so nothing was sent. Ask whoever runs smsdesk to check the API username and key."
-    if isinstance(error, PermissionDeniedError):
-        return "ClickSend does not allow this account to do that. Check that the ClickSend account is active."
-    if isinstance(error, RateLimitError):
-        return "ClickSend is rate limiting smsdesk, so nothing was sent. Try again in a minute."
+    for error_class, sentence in _CLICKSEND_ERRORS:
+        if isinstance(error, error_class):
+            return sentence
     if isinstance(error, BadRequestError):
-        detail = error.response_msg or str(error)
-        return f"ClickSend rejected the request: {detail}"
-    if isinstance(error, ServerError):
-        return "ClickSend had a server error, so nothing was sent. Try again later."
+        return f"ClickSend rejected the request: {error.response_msg or error}"
     if isinstance(error, ClickSendError):
         return f"ClickSend returned an error: {error}"
+
     if isinstance(error, SlackApiError):
         code = error.response.get("error", "") if error.response is not None else ""
-        return _SLACK_ERRORS.get(code, f"Slack returned the error `{code}`. Try again, and tell whoever runs smsdesk if it persists.")
+        default = f"Slack returned the error `{code}`. Try again, and tell whoever runs smsdesk if it persists."
+        return _SLACK_ERRORS.get(code, default)
+
     if isinstance(error, ValueError):
-        # Service validation errors (empty body, schedule in the past, opted-out number) carry
-        # a message written for users.
+        # Invalid numbers and the service's validation errors (empty body, schedule in the past,
+        # opted-out number) carry a message written for users.
         return str(error)
-    return "Something went wrong inside smsdesk, so the request was not completed. Whoever runs smsdesk can find the cause in its log."
+    return (
+        "Something went wrong inside smsdesk, so the request was not completed. "
+        "Whoever runs smsdesk can find the cause in its log."
+    )

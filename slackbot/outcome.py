@@ -9,7 +9,7 @@ from core.service import PriceQuote, SendOutcome
 from slackbot.blocks import RecipientStatus
 
 # Substrings of core.client's ConnectError and RequestTimeout messages: the request never
-# reached ClickSend or got no answer.
+# reached ClickSend or received no response.
 # NOTE: matched on message text because RecipientOutcome keeps only the error text.
 _UNREACHABLE_MARKERS = ("could not connect", "timed out connecting", "connection failed", "timed out waiting")
 

@@ -35,7 +35,7 @@ DEFAULT_RETRY_AFTER_SECONDS = 1.0
 # before the bot started, so a first history sync does not flood the channels.
 CATCH_UP_WINDOW = timedelta(hours=1)
 CATCH_UP_BATCH = 500
-# conversations.join answers these for channels a bot cannot join by itself (private, DMs, archived).
+# conversations.join returns these errors for channels a bot cannot join by itself (private, DMs, archived).
 _CANNOT_JOIN = frozenset({"method_not_supported_for_channel_type", "channel_not_found", "is_archived"})
 
 
@@ -182,7 +182,7 @@ class Relay:
         self.queues.put(channel, lambda: self._post_inbound(message, channel))
 
     async def catch_up(self) -> None:
-        """Relay inbound SMS that another process stored (since `catch_up_since`) and nobody relayed."""
+        """Relay inbound SMS that another process stored since `catch_up_since` and no relay has claimed."""
         if self.catch_up_since is None:
             return
         for message in await self.store.unrelayed_inbound(limit=CATCH_UP_BATCH):
@@ -224,7 +224,7 @@ class Relay:
         """Return the thread to reply in, or None to start a new one.
 
         A conversation starts a new thread when it has none in this channel, or when
-        nothing was said in it for `thread_quiet_days`.
+        no message was sent or received in it for `thread_quiet_days`.
         """
         thread = await self.store.slack_thread(message.conversation_id)
         if thread is None or thread.channel != channel:

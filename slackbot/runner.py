@@ -1,7 +1,7 @@
 """`smsdesk slack`: check the settings, then run the bot with its own client, cache and pollers.
 
 Every missing setting is reported before anything starts, so the bot never runs
-half up (in Socket Mode, Slack answers `dispatch_failed` to every command while no
+half up (in Socket Mode, Slack returns `dispatch_failed` to every command while no
 client is connected).
 """
 
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunPlan:
-    """How `smsdesk slack` connects to Slack, checked before anything starts."""
+    """Connection mode and listen address of `smsdesk slack`, checked before anything starts."""
 
     socket_mode: bool
     host: str

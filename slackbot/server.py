@@ -1,4 +1,4 @@
-"""How the bot reaches Slack: HTTP with signed requests, or Socket Mode.
+"""Transports between the bot and Slack: HTTP with signed requests, or Socket Mode.
 
 HTTP mode serves Slack's requests on one aiohttp server, which also mounts the
 cache's ClickSend webhook routes when a webhook token is configured. Socket Mode
@@ -88,8 +88,8 @@ def bound_port(runner: web.AppRunner) -> int:
 class SocketModeRunner:
     """Keep a Socket Mode connection up, replacing the client when it stays down.
 
-    The aiohttp Socket Mode client reconnects by itself, but after a server
-    `disconnect` followed by a failed reconnect it can stay down for good; the
+    The aiohttp Socket Mode client reconnects by itself. After a server
+    `disconnect` followed by a failed reconnect it can stay down for good, so the
     watchdog closes it and opens a new one.
     """
 

@@ -173,3 +173,15 @@ def _in_one_hour():
 
     return datetime.now(timezone.utc) + timedelta(hours=1)
 
+
+
+async def test_confirm_after_expiry_sends_nothing(start_bot):
+    harness = await start_bot(confirm_recipients_above=0)
+
+    reply = await harness.requester.click(action_id="sms_confirm_send", value="token-from-before-a-restart")
+    await wait_for(lambda: harness.slack.responses)
+    await harness.bot.idle()
+
+    assert reply.status == 200
+    assert "expired" in harness.slack.responses[0]["text"]
+    assert harness.sandbox.state.messages == {}
