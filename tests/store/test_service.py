@@ -221,8 +221,9 @@ async def test_send_killed_then_restart_sends_once(sandbox, tmp_path: Path, late
         username="demo-user", api_key="demo-key", base_url=sandbox.base_url
     ) as client:
         service = SmsService(client=client, store=store)
-        # The grace period exceeds the response latency, so a request still being
-        # handled by the sandbox is found in history instead of sent again.
+        # A request cut off by the kill is dropped by the sandbox (it cancels handlers
+        # on disconnect) and is sent again after the grace period. One that the sandbox
+        # completed is found in history instead.
         grace = timedelta(seconds=latency + 2)
 
         async def settled() -> bool:
@@ -306,3 +307,44 @@ async def test_first_send_settles_leftover_outbox(clicksend, sandbox, store: Sto
 
     assert sorted(message.body for message in sandbox_messages(sandbox)) == ["left over", "new"]
     assert await store.pending_outbox() == []
+
+
+async def test_smsdesk_send_killed_then_sync(sandbox, tmp_path: Path) -> None:
+    """End to end: `smsdesk send` killed after ClickSend accepted the request, then `smsdesk sync`."""
+    smsdesk = str(Path(sys.executable).parent / "smsdesk")
+    cache = tmp_path / "cli.sqlite3"
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    environment = {
+        "PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path),
+        "CLICKSEND_USERNAME": "demo-user", "CLICKSEND_API_KEY": "demo-key",
+        "CLICKSEND_BASE_URL": sandbox.base_url, "SMSDESK_CACHE": str(cache), "SMSDESK_CONFIG": str(config),
+    }
+    # The sandbox stores the messages, then drops the connection instead of responding.
+    await control(sandbox, "PUT", "faults", {"drop_after_send": 1})
+
+    process = await asyncio.create_subprocess_exec(
+        smsdesk, "send", "--to", AU_1, "--to", AU_2, "--body", "exactly once", env=environment,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await wait_for(lambda: len(sandbox_messages(sandbox)) == 2, timeout=30)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGKILL)
+        await process.wait()
+    assert pending_rows(cache) == 2
+
+    sync = await asyncio.create_subprocess_exec(
+        smsdesk, "sync", env=environment, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    _, errors = await sync.communicate()
+
+    assert sync.returncode == 0, errors.decode()
+    async with Store.open(cache) as store:
+        cached = await store.messages(direction="out")
+        assert await store.pending_outbox() == []
+    assert len(sandbox_messages(sandbox)) == 2
+    assert sorted(message.message_id for message in cached) == sorted(
+        message.message_id for message in sandbox_messages(sandbox)
+    )

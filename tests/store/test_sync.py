@@ -169,13 +169,15 @@ async def test_server_stops_with_requests_in_flight(sandbox, tmp_path: Path, cap
 
 
 SERVE_SCRIPT = """
-import asyncio, logging, sys
+import asyncio, logging, sys, threading
 from core.config import load_settings
 from core.serve import run_serve
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(message)s")
 settings = load_settings(webhook={"host": "127.0.0.1", "port": 0})
-sys.exit(asyncio.run(run_serve(settings)))
+code = asyncio.run(run_serve(settings))
+print("threads left:", sorted(t.name for t in threading.enumerate() if t is not threading.main_thread()), file=sys.stderr)
+sys.exit(code)
 """
 
 
@@ -218,5 +220,6 @@ async def test_serve_process_exits_on_sigint(sandbox, tmp_path: Path) -> None:
     assert "Traceback" not in log
     assert TOKEN not in log
     assert "stopped serving" in log
+    assert "threads left: []" in log
     async with Store.open(cache) as store:
         assert [item.body for item in await store.thread(None, AU_1)] == ["hi"]
