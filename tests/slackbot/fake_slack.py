@@ -1,7 +1,7 @@
 """A local stand-in for the Slack Web API, for tests.
 
 `FakeSlack` serves the Web API methods the bot calls on 127.0.0.1 (port 0),
-records every call, and answers with an error on demand: `ratelimited` with a
+records every call, and returns an error on demand: `ratelimited` with a
 `Retry-After` header, `not_in_channel`, or any other Slack error string. It also
 accepts `response_url` posts and can serve a Socket Mode WebSocket.
 
@@ -57,7 +57,7 @@ class _Failure:
 
 @dataclass
 class PostedMessage:
-    """A message as the fake workspace holds it after chat.postMessage and chat.update."""
+    """A message as the fake workspace stores it after chat.postMessage and chat.update."""
 
     channel: str
     ts: str
@@ -138,14 +138,14 @@ class FakeSlack:
         headers: dict[str, str] | None = None,
         when: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
-        """Answer the next `times` calls of `method` (that match `when`) with `error`.
+        """Fail the next `times` calls of `method` (that match `when`) with `error`.
 
         `times=None` fails every matching call from now on.
         """
         self._failures.append(_Failure(method, error, times, status, headers or {}, when))
 
     def rate_limit(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
-        """Answer the next `times` calls of `method` with HTTP 429 and `Retry-After`."""
+        """Fail the next `times` calls of `method` with HTTP 429 and `Retry-After`."""
         self.fail(
             method,
             "ratelimited",
@@ -331,7 +331,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 @dataclass
 class BotReply:
-    """The bot's HTTP answer to one signed request."""
+    """The bot's HTTP response to one signed request."""
 
     status: int
     text: str

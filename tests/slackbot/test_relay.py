@@ -1,4 +1,4 @@
-"""Inbound SMS relayed to Slack threads, receipts editing posts, and Slack's failure answers."""
+"""Inbound SMS relayed to Slack threads, receipts editing posts, and Slack's error responses."""
 
 import logging
 from datetime import datetime, timedelta, timezone
