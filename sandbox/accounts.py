@@ -35,6 +35,8 @@ DEFAULT_PRICES: dict[str, Decimal] = {
     "US": Decimal("0.0350"),
     "CA": Decimal("0.0350"),
 }
+# Rate for an enabled country missing from `prices`.
+FALLBACK_RATE = Decimal("0.1500")
 DEFAULT_ENABLED_COUNTRIES: frozenset[str] = frozenset(DEFAULT_PRICES)
 DEFAULT_APPROVED_SENDERS: frozenset[str] = frozenset({"SMSDESK", "ACMEPLUMB"})
 
@@ -100,6 +102,10 @@ class Account:
             enabled_countries=frozenset(data["enabled_countries"]),
             approved_senders=None if approved is None else frozenset(approved),
         )
+
+    def rate_for(self, country: str) -> Decimal:
+        """Return the price of one part to `country`, with a fallback for countries without a rate."""
+        return self.prices.get(country, FALLBACK_RATE)
 
     def approves_sender(self, tag: str) -> bool:
         if self.approved_senders is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from decimal import Decimal
 
 from core.segments import count_segments
 from sandbox.accounts import DEFAULT_USERNAME, SHARED_NUMBERS
@@ -115,7 +114,7 @@ def seed_demo_data(state: SandboxState, *, username: str = DEFAULT_USERNAME) -> 
             country=country,
             carrier="",
             message_parts=parts,
-            price=parts * account.prices.get(country, Decimal("0.1500")),
+            price=parts * account.rate_for(country),
             date=at,
             schedule=None,
             stage=stage,

@@ -50,12 +50,13 @@ GATEWAY_ERRORS: dict[int, tuple[str, str]] = {
 
 RECEIPT_TEXT_DELIVERED = "Success: Message received on handset."
 
-# Receipt status_code -> (push `status`, status_text) for receipts made through the control API.
-RECEIPT_STATUS: dict[str, tuple[str, str]] = {
-    "200": ("Sent", "Message sent to the network for delivery"),
-    "201": ("Delivered", RECEIPT_TEXT_DELIVERED),
-    "300": ("Failed", GATEWAY_ERRORS[16][1]),
-    "301": ("Failed", GATEWAY_ERRORS[7][1]),
+# Receipt status_code -> (push `status`, status_text, error_code) for receipts made
+# through the control API.
+RECEIPT_STATUS: dict[str, tuple[str, str, int | None]] = {
+    "200": ("Sent", "Message sent to the network for delivery", None),
+    "201": ("Delivered", RECEIPT_TEXT_DELIVERED, None),
+    "300": ("Failed", GATEWAY_ERRORS[16][1], 16),
+    "301": ("Failed", GATEWAY_ERRORS[7][1], 7),
 }
 
 

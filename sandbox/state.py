@@ -246,7 +246,8 @@ class SandboxState:
         balance_left: Decimal,
         price_only: bool,
     ) -> tuple[dict[str, Any], OutboundMessage | None]:
-        message_id = self.take_message_id()
+        # A price quote gets an id too, but never one queued for the next sends.
+        message_id = new_message_id() if price_only else self.take_message_id()
         to = (item.to or "").strip()
         minimal = {
             "to": to,
@@ -291,13 +292,15 @@ class SandboxState:
             parts, price = 0, Decimal("0")
         else:
             parts = _parts_of(item.body)
-            price = parts * account.prices.get(country, Decimal("0.1500"))
+            price = parts * account.rate_for(country)
 
         if not price_only and not test_number:
             throttle_key = (account.username, number, item.body)
             last = self.recent_bodies.get(throttle_key)
             if last is not None and now - last < THROTTLE_WINDOW_SECONDS:
                 return blocked("THROTTLED"), None
+            # NOTE: how ClickSend reports INSUFFICIENT_CREDIT (request error or
+            # per-message status) is undocumented; the sandbox rejects per message.
             if price > balance_left:
                 return blocked("INSUFFICIENT_CREDIT"), None
             self.recent_bodies[throttle_key] = now
@@ -468,9 +471,7 @@ class SandboxState:
             subaccount_id=account.subaccount_id,
             user_id=account.user_id,
         )
-        self.receipts[message.message_id] = receipt
-        if self.receipt_url:
-            self.queue_push("receipt", self.receipt_url, "post", receipt_push_fields(receipt))
+        self._store_receipt(receipt)
         return receipt
 
     def add_receipt(
@@ -478,8 +479,7 @@ class SandboxState:
     ) -> Receipt:
         """Store and push a receipt that no send produced, e.g. for an id the client never saw."""
         account = self.accounts[username]
-        status, text = RECEIPT_STATUS[status_code]
-        failed = status == "Failed"
+        status, text, error_code = RECEIPT_STATUS[status_code]
         now = self.clock.timestamp()
         receipt = Receipt(
             message_id=message_id,
@@ -489,17 +489,21 @@ class SandboxState:
             status=status,
             status_code=status_code,
             status_text=text,
-            error_code=(16 if status_code == "300" else 7) if failed else None,
-            error_text=text if failed else None,
+            error_code=error_code,
+            error_text=None if error_code is None else text,
             custom_string=custom_string,
             subaccount_id=account.subaccount_id,
             user_id=account.user_id,
         )
-        self.receipts[message_id] = receipt
+        self._store_receipt(receipt)
+        return receipt
+
+    def _store_receipt(self, receipt: Receipt) -> None:
+        """Keep the receipt for polling and push it when a receipt URL is set."""
+        self.receipts[receipt.message_id] = receipt
         if self.receipt_url:
             self.queue_push("receipt", self.receipt_url, "post", receipt_push_fields(receipt))
         self.dirty = True
-        return receipt
 
     def unread_receipts(self, username: str) -> list[Receipt]:
         return [r for r in self.receipts.values() if r.username == username and not r.read]
@@ -691,7 +695,7 @@ class SandboxState:
                 country=country,
                 carrier=carrier,
                 message_parts=parts,
-                price=parts * account.prices.get(country, Decimal("0.1500")),
+                price=parts * account.rate_for(country),
                 date=int(start + index * spacing),
                 schedule=None,
                 stage=STAGE_DELIVERED,
