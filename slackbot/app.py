@@ -241,11 +241,15 @@ class SlackBot:
         """Log the technical cause with ids and tell the user a plain sentence."""
         user = requester.user_id if requester else "-"
         channel = requester.channel_id if requester else "-"
-        expected = isinstance(error, (ClickSendError, SlackApiError, ChannelUnavailableError, ValueError))
-        logger.error(
-            "%s failed for Slack user %s in %s: %s: %s",
-            work_name, user, channel, type(error).__name__, error, exc_info=not expected,
-        )
+        if isinstance(error, ValueError):
+            # Invalid input; the message can contain phone numbers, which stay out of the log.
+            logger.info("%s rejected for Slack user %s in %s: %s", work_name, user, channel, type(error).__name__)
+        else:
+            expected = isinstance(error, (ClickSendError, SlackApiError, ChannelUnavailableError))
+            logger.error(
+                "%s failed for Slack user %s in %s: %s: %s",
+                work_name, user, channel, type(error).__name__, error, exc_info=not expected,
+            )
         if requester is None:
             return
         try:
@@ -383,8 +387,9 @@ class SlackBot:
             token=token, reasons=reasons, recipients=numbers, body=body, total=total, currency=currency,
             region=self.settings.default_region,
         )
-        logger.info("Send by Slack user %s to %d recipients waits for confirmation: %s",
-                    requester.user_id, len(numbers), "; ".join(reasons))
+        # The reasons can name opted-out numbers, so the log gets only their count.
+        logger.info("Send by Slack user %s to %d recipients waits for confirmation (%d reasons)",
+                    requester.user_id, len(numbers), len(reasons))
         await requester.respond(text=text, blocks=prompt, response_type="ephemeral", replace_original=False)
 
     def _drop_expired_confirmations(self) -> None:
