@@ -8,7 +8,6 @@ replaces the Socket Mode client when it stays disconnected.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 from collections.abc import Callable
@@ -28,18 +27,6 @@ SLACK_PATH = "/slack/events"
 # the client is replaced.
 WATCHDOG_INTERVAL_SECONDS = 5.0
 WATCHDOG_MAX_DOWN_SECONDS = 30.0
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the `smsdesk slack` options."""
-    parser.add_argument("--host", help="address to listen on in HTTP mode (default: [slack] host, 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="TCP port to listen on in HTTP mode (default: [slack] port, 3000)")
-    parser.add_argument(
-        "--socket-mode",
-        action="store_true",
-        default=None,
-        help="connect to Slack over Socket Mode (needs SLACK_APP_TOKEN); the default when SLACK_APP_TOKEN is set",
-    )
 
 
 # -- HTTP mode --------------------------------------------------------------------------------

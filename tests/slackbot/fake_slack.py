@@ -80,6 +80,7 @@ class FakeSlack:
         self.joined: set[str] = set()
         self.views: list[dict[str, Any]] = []
         self.usergroups: dict[str, list[str]] = {}  # user group ID -> member user IDs
+        self.latency: dict[str, float] = {}  # Web API method -> seconds to wait before answering
         self._failures: list[_Failure] = []
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -200,6 +201,8 @@ class FakeSlack:
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._read_params(request)
+        if self.latency.get(method):
+            await asyncio.sleep(self.latency[method])
 
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if not token:

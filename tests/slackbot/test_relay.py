@@ -187,3 +187,15 @@ async def test_receipt_updates_the_send_post(start_bot, http_session):
     updated = harness.slack.messages[("C0FAKE001", post.ts)]
     assert "delivered" in str(updated.blocks)
     assert [c.params["ts"] for c in harness.slack.calls_to("chat.update")] == [post.ts]
+
+
+async def test_webhook_does_not_wait_for_slow_slack(start_bot, http_session, fake_slack):
+    harness = await start_bot()
+    fake_slack.latency["chat.postMessage"] = 4
+
+    await push_inbound(harness, http_session, "IN-0001", "ok")
+
+    # The push is answered while the Slack post is still in flight, so ClickSend never retries it.
+    assert fake_slack.calls_to("chat.postMessage") == []
+    [post] = await relayed(harness, 1)
+    assert "ok" in post.text

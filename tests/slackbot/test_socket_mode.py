@@ -96,3 +96,20 @@ async def test_watchdog_replaces_client_that_stays_down(start_bot, fake_slack):
         await runner.close()
 
     assert "/sms send NUMBER" in ack["payload"]["text"]
+
+
+def test_cli_socket_mode_without_app_token(monkeypatch, sandbox, tmp_path, capsys):
+    from core.cli import main as smsdesk
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-bot-token")
+    monkeypatch.setenv("CLICKSEND_USERNAME", "demo-user")
+    monkeypatch.setenv("CLICKSEND_API_KEY", "demo-key")
+    monkeypatch.setenv("CLICKSEND_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("SMSDESK_CACHE", str(tmp_path / "cache.sqlite3"))
+
+    code = smsdesk(["slack", "--socket-mode"])
+
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "SLACK_APP_TOKEN is not set" in error
+    assert "xoxb-test-bot-token" not in error
