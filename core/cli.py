@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import calendar
 import contextlib
 import csv
 import dataclasses
@@ -32,8 +31,10 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from core.config import ConfigError, Settings, find_config_file, load_settings
-from core.errors import APIError, ClickSendError, OutcomeUnknownError, TransportError
-from core.numbers import InvalidNumberError, InvalidSenderError, mask_number, normalize_number, validate_sender
+from core.errors import ClickSendError, NotFoundError, OutcomeUnknownError, TransportError
+from core import status
+from core.numbers import InvalidNumberError, InvalidSenderError, normalize_number, validate_sender
+from core.service import MAX_SCHEDULE_AHEAD, SendValidationError, TemplateError
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +43,24 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-# The latest schedule accepted, in calendar months ahead. ClickSend keeps
-# history for about four months, so a later send could not be reconciled.
-MAX_SCHEDULE_MONTHS = 4
-
 # A WHEN of this many digits or more is a Unix timestamp. Shorter digit runs
 # are ISO 8601 basic dates such as 20261224.
 _UNIX_TIMESTAMP = re.compile(r"^\d{9,}(\.\d+)?$")
 
 # Fields that ClickSend's history accepts in `q=field:value`.
 HISTORY_QUERY_FIELDS = ("status", "to", "from", "message_id", "subaccount_id")
+
+# What to do about a message that ClickSend rejected inside a successful send,
+# by its per-message status (ClickSend REST v3 response codes). {sender} is
+# the --from value.
+REJECTION_NEXT_STEPS = {
+    "INVALID_RECIPIENT": "ClickSend rejected the number as invalid; check it",
+    "COUNTRY_NOT_ENABLED": "the account may not send to this country; enable it in the ClickSend dashboard",
+    "INVALID_SENDER_ID": "the sender {sender} is not approved for this account; use an approved one or leave --from out",
+    "INSUFFICIENT_CREDIT": "the account is out of credit; top it up in the ClickSend dashboard",
+    "THROTTLED": "the same text went to this number seconds ago; wait a little or change the text",
+    "EMPTY_MESSAGE": "the text is empty; give --body TEXT",
+}
 
 DEFAULT_LIST_LIMIT = 100
 BODY_PREVIEW_LENGTH = 40
@@ -88,29 +97,20 @@ def parse_when(text: str, *, settings: Settings, option: str = "WHEN") -> dateti
 
 
 def check_schedule(moment: datetime, *, now: datetime, settings: Settings) -> datetime:
-    """Reject a schedule in the past or more than four months ahead; return it unchanged otherwise."""
+    """Reject a schedule in the past or further ahead than the send service accepts; return it otherwise."""
     shown = _format_time(moment, settings)
     if moment <= now:
         raise UsageError(
             f"--schedule {shown} is in the past (now is {_format_time(now, settings)}); "
             "give a future time, or leave --schedule out to send now"
         )
-    latest = add_months(now, MAX_SCHEDULE_MONTHS)
+    latest = now + MAX_SCHEDULE_AHEAD
     if moment > latest:
         raise UsageError(
-            f"--schedule {shown} is more than {MAX_SCHEDULE_MONTHS} months ahead; "
+            f"--schedule {shown} is more than {MAX_SCHEDULE_AHEAD.days} days ahead; "
             f"give a time no later than {_format_time(latest, settings)}"
         )
     return moment
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """Add calendar months, moving the 29th to 31st back to the last day of a shorter month."""
-    month_index = moment.month - 1 + months
-    year = moment.year + month_index // 12
-    month = month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 def _format_time(moment: datetime | None, settings: Settings) -> str:
@@ -284,6 +284,8 @@ def _template_values(pairs: Sequence[str]) -> dict[str, str]:
 
 async def _message_body(args: argparse.Namespace, service: Any, values: dict[str, str]) -> str:
     if args.template is not None:
+        # Rendering reads the cached templates, so fetch the current ones first.
+        await service.templates()
         return await service.render_template(args.template, values)
     if args.body == "-":
         return sys.stdin.read()
@@ -322,33 +324,51 @@ async def cmd_send(args: argparse.Namespace) -> int:
             origin={"via": "cli"},
         )
 
-    results = list(_outcome_messages(outcome))
     if args.json:
-        print_json(outcome)
+        print_json(_outcome_json(outcome))
     else:
         print_table(
             ["to", "status", "message id", "parts", "price", "schedule", "reason"],
             [
                 [
-                    result.to,
-                    result.status,
-                    result.message_id,
-                    getattr(result, "parts", None),
-                    getattr(result, "price", None),
-                    _table_time(getattr(result, "schedule", None), settings),
-                    getattr(result, "error", None),
+                    recipient.to,
+                    recipient.status,
+                    recipient.message_id,
+                    recipient.parts,
+                    recipient.price,
+                    _table_time(schedule, settings),
+                    recipient.error,
                 ]
-                for result in results
+                for recipient in outcome.recipients
             ],
         )
-    rejected = [result for result in results if not result.accepted]
-    for result in rejected:
-        fail(f"ClickSend did not accept the message to {result.to}: {result.status} {getattr(result, 'error', '') or ''}".rstrip())
-    return EXIT_FAILURE if rejected else EXIT_OK
+    return _report_outcome(outcome, sender=sender)
 
 
-def _outcome_messages(outcome: Any) -> Iterable[Any]:
-    return getattr(outcome, "messages", None) or getattr(outcome, "results", None) or []
+def _outcome_json(outcome: Any) -> dict[str, Any]:
+    data = to_jsonable(outcome)
+    data["accepted_count"] = outcome.accepted_count
+    data["failed_count"] = outcome.failed_count
+    data["pending_count"] = outcome.pending_count
+    for recipient, item in zip(outcome.recipients, data["recipients"], strict=True):
+        item["accepted"] = recipient.accepted
+    return data
+
+
+def _report_outcome(outcome: Any, *, sender: str | None) -> int:
+    """Explain every recipient that was not accepted on stderr; return the exit code."""
+    for recipient in outcome.recipients:
+        if recipient.status == status.FAILED:
+            reason = recipient.error or "no reason given"
+            next_step = REJECTION_NEXT_STEPS.get(reason, "").format(sender=repr(sender) if sender else "(account default)")
+            fail(f"the message to {recipient.to} failed: {reason}" + (f" ({next_step})" if next_step else ""))
+    if outcome.pending_count:
+        fail(
+            f"{outcome.pending_count} message(s) are unconfirmed: the connection failed after the request "
+            "left, so ClickSend may have sent them. Do not send them again by hand: `smsdesk sync` checks "
+            "ClickSend's history and sends only those that never arrived"
+        )
+    return EXIT_OK if outcome.accepted_count == len(outcome.recipients) else EXIT_FAILURE
 
 
 async def cmd_price(args: argparse.Namespace) -> int:
@@ -367,16 +387,22 @@ async def cmd_price(args: argparse.Namespace) -> int:
     if args.json:
         print_json(quote)
         return EXIT_OK
-    lines = list(getattr(quote, "recipients", None) or getattr(quote, "messages", None) or [])
     print_table(
-        ["to", "parts", "encoding", "price", "status"],
+        ["to", "country", "parts", "encoding", "price", "status", "opted out"],
         [
-            [line.to, getattr(line, "parts", None), getattr(line, "encoding", None), getattr(line, "price", None), getattr(line, "status", None)]
-            for line in lines
+            [
+                line.to,
+                line.country,
+                line.parts,
+                quote.encoding,
+                line.price,
+                line.status,
+                "yes" if line.opted_out else "",
+            ]
+            for line in quote.recipients
         ],
     )
-    currency = getattr(quote, "currency", None) or ""
-    sys.stdout.write(f"total: {_cell(quote.total)} {currency}".rstrip() + "\n")
+    sys.stdout.write(f"total: {_cell(quote.total)} {quote.currency or ''}".rstrip() + "\n")
     return EXIT_OK
 
 
@@ -391,7 +417,14 @@ async def cmd_cancel(args: argparse.Namespace) -> int:
         if args.all:
             count = await service.cancel_all(custom_string=args.custom_string)
         else:
-            await service.cancel(args.message_id)
+            try:
+                await service.cancel(args.message_id)
+            except NotFoundError as error:
+                error.add_note(
+                    "only a scheduled message that has not been sent can be cancelled; "
+                    "`smsdesk history --query status:Scheduled` lists them"
+                )
+                raise
             count = 1
 
     if args.json:
@@ -417,7 +450,7 @@ async def cmd_templates(args: argparse.Namespace) -> int:
             else:
                 print_table(
                     ["id", "name", "body"],
-                    [[t.template_id, t.template_name, _preview(t.body)] for t in templates],
+                    [[template.template_id, template.name, _preview(template.body)] for template in templates],
                 )
             return EXIT_OK
 
@@ -430,8 +463,8 @@ async def cmd_templates(args: argparse.Namespace) -> int:
                     raise UsageError("nothing to change: give --name NEW_NAME, --body TEXT or both")
                 template = await service.update_template(
                     template.template_id,
-                    args.name if args.name is not None else template.template_name,
-                    await _template_text(args) if args.body is not None else template.body,
+                    name=args.name if args.name is not None else template.name,
+                    body=await _template_text(args) if args.body is not None else template.body,
                 )
             elif action == "rm":
                 await service.delete_template(template.template_id)
@@ -439,9 +472,9 @@ async def cmd_templates(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"deleted": True, **to_jsonable(template)} if action == "rm" else template)
     elif action == "rm":
-        sys.stdout.write(f"deleted template {template.template_id} {template.template_name}\n")
+        sys.stdout.write(f"deleted template {template.template_id} {template.name}\n")
     else:
-        sys.stdout.write(f"id: {template.template_id}\nname: {template.template_name}\n\n{template.body}\n")
+        sys.stdout.write(f"id: {template.template_id}\nname: {template.name}\n\n{template.body}\n")
     return EXIT_OK
 
 
@@ -460,7 +493,7 @@ async def _find_template(service: Any, key: str) -> Any:
         if str(template.template_id) == key:
             return template
     for match in (lambda name: name == key, lambda name: name.casefold() == key.casefold()):
-        found = [template for template in templates if match(template.template_name)]
+        found = [template for template in templates if match(template.name)]
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
@@ -730,10 +763,7 @@ def cmd_slack(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     from slackbot.app import main as run_slack
 
-    result = run_slack(settings, args)
-    if asyncio.iscoroutine(result):
-        result = asyncio.run(result)
-    return result or EXIT_OK
+    return run_slack(settings, args)
 
 
 async def cmd_sync(args: argparse.Namespace) -> int:
@@ -741,16 +771,15 @@ async def cmd_sync(args: argparse.Namespace) -> int:
     _require_credentials(settings)
     from core.sync import run_sync
 
-    return await run_sync(settings, progress=not args.json)
+    return await run_sync(settings, progress=True)
 
 
 async def cmd_serve(args: argparse.Namespace) -> int:
-    listen = {key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}
-    settings = settings_from(args, webhook=listen or None)
+    settings = settings_from(args)
     _require_credentials(settings)
     from core.serve import run_serve
 
-    return await run_serve(settings)
+    return await run_serve(settings, host=args.host, port=args.port)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Any]] = {
@@ -865,7 +894,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default: [webhook] host)")
     serve.add_argument("--port", type=int, help="TCP port to listen on (default: [webhook] port)")
     commands.add_parser("sandbox", help=SANDBOX_HELP, add_help=False)
-    add("slack", "Run the Slack bot.")
+    slack = add("slack", "Run the Slack bot until interrupted.")
+    mode = slack.add_mutually_exclusive_group()
+    mode.add_argument("--socket-mode", dest="socket_mode", action="store_const", const=True, help="use Socket Mode (needs SLACK_APP_TOKEN)")
+    mode.add_argument("--http", dest="socket_mode", action="store_const", const=False, help="serve Slack's HTTP requests (needs SLACK_SIGNING_SECRET)")
+    slack.add_argument("--host", help="address to listen on in HTTP mode (default: [slack] host)")
+    slack.add_argument("--port", type=int, help="TCP port to listen on in HTTP mode (default: [slack] port)")
     tui = add("tui", "Open the terminal inbox.")
     tui.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="use the local sandbox with demo data")
     return parser
@@ -897,7 +931,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         fail("interrupted")
         return EXIT_INTERRUPTED
-    except (UsageError, ConfigError, InvalidNumberError, InvalidSenderError) as error:
+    except (UsageError, ConfigError, InvalidNumberError, InvalidSenderError, SendValidationError, TemplateError) as error:
         fail(str(error))
         return EXIT_USAGE
     except OutcomeUnknownError as error:
@@ -906,12 +940,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "the history before sending again"
         )
         return EXIT_FAILURE
-    except APIError as error:
-        fail(str(error))
-        logger.debug("ClickSend returned HTTP %s %s", error.http_code, error.response_code)
-        return EXIT_FAILURE
     except ClickSendError as error:
-        notes = "".join(f" ({note})" for note in getattr(error, "__notes__", ()))
+        # Notes added on the way up name the base URL or the next step.
+        notes = "".join(f"; {note}" for note in getattr(error, "__notes__", ()))
         fail(f"{error}{notes}")
         return EXIT_FAILURE
 

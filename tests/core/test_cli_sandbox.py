@@ -184,3 +184,238 @@ async def test_unreachable_server_exits_1(cli_env, smsdesk):
     assert "127.0.0.1:9" in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+# --- send -------------------------------------------------------------------------------
+
+
+async def test_send_table(cli_env, smsdesk):
+    code, out, err = await smsdesk("send", "--to", "0491 570 156", "--to", "+61491570157", "--body", "Your table is ready")
+    assert code == 0
+    assert err == ""
+    assert out.splitlines()[0].split()[:3] == ["to", "status", "message"]
+    assert "+61491570156" in out
+    assert "+61491570157" in out
+    assert "queued" in out
+    sent = {message.to: message for message in cli_env.state.messages.values()}
+    assert set(sent) == {"+61491570156", "+61491570157"}
+    assert sent["+61491570156"].body == "Your table is ready"
+
+
+async def test_send_json(cli_env, smsdesk):
+    code, out, _ = await smsdesk("send", "--json", "--to", "+61491570156", "--body", "Hi", "--custom-string", "order-42")
+    data = json.loads(out)
+    assert code == 0
+    assert data["accepted_count"] == 1
+    assert data["failed_count"] == 0
+    recipient = data["recipients"][0]
+    assert recipient["to"] == "+61491570156"
+    assert recipient["status"] == "queued"
+    assert recipient["accepted"] is True
+    assert recipient["message_id"] in cli_env.state.messages
+    assert recipient["price"] == "0.0792"
+    # The user's reference reaches ClickSend, combined with the outbox reference.
+    assert "order-42" in cli_env.state.messages[recipient["message_id"]].custom_string
+
+
+async def test_send_body_from_stdin(cli_env, smsdesk, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Text from a pipe"))
+    code, _, _ = await smsdesk("send", "--to", "+61491570156", "--body", "-")
+    assert code == 0
+    assert [message.body for message in cli_env.state.messages.values()] == ["Text from a pipe"]
+
+
+async def test_send_writes_outbox_cache(cli_env, smsdesk, tmp_path):
+    from core.store import Store
+
+    code, out, _ = await smsdesk("send", "--json", "--to", "+61491570156", "--body", "Cached")
+    message_id = json.loads(out)["recipients"][0]["message_id"]
+    assert code == 0
+    async with Store.open(tmp_path / "cache.sqlite3") as store:
+        records = await store.messages(direction="out", limit=10)
+    assert [record.message_id for record in records] == [message_id]
+
+
+async def test_send_unapproved_sender_fails(cli_env, smsdesk):
+    code, out, err = await smsdesk("send", "--to", "+61491570156", "--body", "Hi", "--from", "RANDOMCO")
+    assert code == 1
+    assert "failed" in out
+    assert "+61491570156" in err
+    assert "INVALID_SENDER_ID" in err
+    assert "the sender 'RANDOMCO' is not approved" in err
+
+
+async def test_send_country_not_enabled_fails(cli_env, smsdesk):
+    code, out, err = await smsdesk("send", "--json", "--to", "+61491570156", "--to", "+4915123456789", "--body", "Hi")
+    data = json.loads(out)
+    assert code == 1
+    assert data["accepted_count"] == 1
+    assert data["failed_count"] == 1
+    assert "+4915123456789" in err
+    assert "COUNTRY_NOT_ENABLED" in err
+    assert "enable it in the ClickSend dashboard" in err
+
+
+async def test_send_scheduled_then_cancel(cli_env, smsdesk):
+    code, out, _ = await smsdesk("send", "--json", "--to", "+61491570156", "--body", "Later", "--schedule", "2099-01-01T09:00Z")
+    assert code == 2
+    assert out == ""
+
+    when = str(int(cli_env.clock.now()) + 3600)
+    code, out, _ = await smsdesk("send", "--json", "--to", "+61491570156", "--body", "Later", "--schedule", when)
+    recipient = json.loads(out)["recipients"][0]
+    assert code == 0
+    assert recipient["status"] == "scheduled"
+
+    code, out, _ = await smsdesk("cancel", recipient["message_id"])
+    assert code == 0
+    assert out == f"cancelled {recipient['message_id']}\n"
+    assert cli_env.state.messages[recipient["message_id"]].stage == "cancelled"
+
+    code, out, err = await smsdesk("cancel", recipient["message_id"])
+    assert code == 1
+    assert "404" in err
+    assert "only a scheduled message" in err
+
+
+async def test_cancel_all_json(cli_env, smsdesk):
+    when = str(int(cli_env.clock.now()) + 3600)
+    for index, reference in enumerate(("batch-a", "batch-a", "batch-b")):
+        code, _, _ = await smsdesk(
+            "send", "--to", "+61491570156", "--body", f"Message {index}", "--schedule", when, "--custom-string", reference
+        )
+        assert code == 0
+
+    code, out, _ = await smsdesk("cancel", "--all", "--custom-string", "batch-a", "--json")
+    assert code == 0
+    assert json.loads(out) == {"cancelled": 2, "message_id": None, "custom_string": "batch-a"}
+
+    code, out, _ = await smsdesk("cancel", "--all")
+    assert code == 0
+    assert out == "cancelled 1 scheduled message\n"
+
+
+# --- price ------------------------------------------------------------------------------
+
+
+async def test_price_table(cli_env, smsdesk):
+    code, out, _ = await smsdesk("price", "--to", "+61491570156", "--to", "+447700900123", "--body", "Hi ☺")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].split() == ["to", "country", "parts", "encoding", "price", "status", "opted", "out"]
+    assert "UCS-2" in out
+    assert "0.0792" in out
+    assert "0.0850" in out
+    assert lines[-1].startswith("total: 0.1642")
+    assert cli_env.state.messages == {}
+
+
+async def test_price_json(cli_env, smsdesk):
+    long_body = "a" * 161
+    code, out, _ = await smsdesk("price", "--json", "--to", "+61491570156", "--body", long_body)
+    quote = json.loads(out)
+    assert code == 0
+    assert quote["parts"] == 2
+    assert quote["encoding"] == "GSM-7"
+    assert quote["recipients"][0]["parts"] == 2
+    assert quote["total"] == "0.1584"
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+async def test_templates_lifecycle(cli_env, smsdesk):
+    code, out, _ = await smsdesk("templates", "add", "Reminder", "--body", "Hi {first_name}, see you at {time}")
+    assert code == 0
+    assert "name: Reminder" in out
+    template_id = out.splitlines()[0].removeprefix("id: ")
+
+    code, out, _ = await smsdesk("templates", "list")
+    assert code == 0
+    assert "Reminder" in out
+    assert template_id in out
+
+    code, out, _ = await smsdesk("templates", "show", "reminder", "--json")
+    assert code == 0
+    assert json.loads(out)["body"] == "Hi {first_name}, see you at {time}"
+
+    code, out, _ = await smsdesk("templates", "edit", template_id, "--name", "Visit reminder")
+    assert code == 0
+    assert "name: Visit reminder" in out
+    assert "see you at {time}" in out
+
+    code, out, _ = await smsdesk("templates", "list", "--json")
+    assert [template["name"] for template in json.loads(out)] == ["Visit reminder"]
+
+    code, out, _ = await smsdesk("templates", "rm", "Visit reminder")
+    assert code == 0
+    assert out == f"deleted template {template_id} Visit reminder\n"
+    assert cli_env.state.templates == {}
+
+
+async def test_templates_unknown_named(cli_env, smsdesk):
+    code, _, err = await smsdesk("templates", "show", "Nope")
+    assert code == 2
+    assert "'Nope'" in err
+    assert "smsdesk templates list" in err
+
+
+async def test_templates_edit_needs_change(cli_env, smsdesk):
+    await smsdesk("templates", "add", "A", "--body", "x")
+    code, _, err = await smsdesk("templates", "edit", "A")
+    assert code == 2
+    assert "--name" in err
+
+
+async def test_send_with_template(cli_env, smsdesk):
+    code, _, _ = await smsdesk("templates", "add", "Reminder", "--body", "Hi {first_name}, see you at {time}")
+    assert code == 0
+    code, _, _ = await smsdesk(
+        "send", "--to", "+61491570156", "--template", "Reminder", "--var", "first_name=Ann", "--var", "time=10:00"
+    )
+    assert code == 0
+    assert [message.body for message in cli_env.state.messages.values()] == ["Hi Ann, see you at 10:00"]
+
+
+async def test_send_with_unknown_template(cli_env, smsdesk):
+    code, _, err = await smsdesk("send", "--to", "+61491570156", "--template", "Missing")
+    assert code == 2
+    assert "'Missing'" in err
+    assert cli_env.state.messages == {}
+
+
+# --- opt-outs, sync and unconfirmed sends -------------------------------------------------------
+
+
+async def test_opted_out_number_refused(cli_env, smsdesk):
+    cli_env.state.add_inbound("demo-user", from_="61491570156", body="STOP")
+    code, _, _ = await smsdesk("sync")
+    assert code == 0
+
+    code, out, err = await smsdesk("send", "--to", "+61491570156", "--body", "Offer")
+    assert code == 2
+    assert out == ""
+    assert "+61491570156" in err
+    assert "opted out" in err
+    assert cli_env.state.messages == {}
+
+    code, _, _ = await smsdesk("send", "--to", "+61491570156", "--body", "Your booking", "--allow-opted-out")
+    assert code == 0
+    assert len(cli_env.state.messages) == 1
+
+
+async def test_send_outcome_unknown_then_sync(cli_env, smsdesk):
+    cli_env.state.faults["drop_after_send"] = 1
+    code, out, err = await smsdesk("send", "--json", "--to", "+61491570156", "--body", "Maybe sent")
+    data = json.loads(out)
+    assert code == 1
+    assert data["pending_count"] == 1
+    assert "unconfirmed" in err
+    assert "Do not send them again" in err
+    assert len(cli_env.state.messages) == 1
+
+    code, _, err = await smsdesk("sync")
+    assert code == 0
+    assert len(cli_env.state.messages) == 1
