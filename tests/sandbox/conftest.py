@@ -23,7 +23,7 @@ class ReceivedPush:
 
 @dataclass
 class WebhookReceiver:
-    """Records every request; answers 500 to the first `fail_next` of them."""
+    """Records every request and returns 500 to the first `fail_next` of them."""
 
     url: str = ""
     received: list[ReceivedPush] = field(default_factory=list)

@@ -54,7 +54,7 @@ async def test_send_accepted_follows_schema(world) -> None:
 
 
 async def test_send_rejected_follows_observed(world) -> None:
-    # Observed live: rejected messages carry schedule "" where the schema says integer.
+    # Observed live: rejected messages carry schedule "" where the schema has an integer.
     _, errors = await check(world, "POST", "/v3/sms/send", "/v3/sms/send", json={"messages": [
         {"to": "12", "body": "hi"},
         {"to": "+33612345678", "body": "hi"},
@@ -70,7 +70,7 @@ async def test_price_follows_schema(world) -> None:
 
 
 async def test_price_summary_follows_observed(world) -> None:
-    # ClickSend's own example keys _summary.countries by country; the schema says array.
+    # ClickSend's own example keys _summary.countries by country; the schema has an array.
     _, errors = await check(world, "POST", "/v3/sms/price", "/v3/sms/price",
                             json={"messages": [{"to": AU, "body": "hi", "show_summary": True}]})
     assert errors == {"data._summary.countries"}
@@ -78,7 +78,7 @@ async def test_price_summary_follows_observed(world) -> None:
 
 async def test_receipts_list_follows_observed(world) -> None:
     # Every ClickSend receipt example has status_code "201" (a string) and
-    # digits null (it is for voice only); the schema says integer for both.
+    # digits null (it is for voice only); the schema has integers for both.
     body, errors = await check(world, "GET", "/v3/sms/receipts", "/v3/sms/receipts")
     assert body["data"]["total"] == 1
     assert errors == {"data.data.0.status_code", "data.data.0.digits"}
@@ -104,7 +104,7 @@ async def test_mark_receipts_read_follows_schema(world) -> None:
 
 async def test_empty_list_follows_observed(world) -> None:
     # Observed live for an empty list: total 0, last_page 0; from and to are null,
-    # where the schema says integer.
+    # where the schema has an integer.
     await call("PUT", f"{world['sandbox'].base_url}/sms/receipts-read")
     body, errors = await check(world, "GET", "/v3/sms/receipts", "/v3/sms/receipts")
     assert (body["data"]["total"], body["data"]["current_page"], body["data"]["last_page"]) == (0, 1, 0)
@@ -143,7 +143,7 @@ async def test_mark_inbound_message_read_follows_schema(world) -> None:
 
 
 async def test_cancel_follows_observed(world) -> None:
-    # The description marks data deprecated and its example is null; the schema says object.
+    # The description marks data deprecated and its example is null; the schema has an object.
     _, errors = await check(world, "PUT", "/v3/sms/{message_id}/cancel",
                             f"/v3/sms/{world['scheduled_id']}/cancel")
     assert errors == {"data"}

@@ -3,7 +3,7 @@
 The SDK is synchronous (urllib3), so each call runs in a worker thread while
 the sandbox serves on the test's event loop. Where the SDK's strict pydantic
 models (StrictInt) reject what ClickSend is documented to send, the test
-asserts that failure and says which field causes it.
+asserts that failure and names the field that causes it.
 """
 
 from __future__ import annotations

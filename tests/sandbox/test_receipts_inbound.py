@@ -292,3 +292,24 @@ async def test_no_reply_to_alpha_sender(frozen: SandboxServer) -> None:
     [message] = frozen.state.messages.values()
     assert message.stage == "delivered"
     assert frozen.state.inbound == []
+
+
+@pytest.mark.parametrize("webhook_type", ["post", "get", "json"])
+async def test_inbound_push_retries(make_sandbox, receiver, webhook_type: str) -> None:
+    receiver.fail_next = 1
+    sandbox = await make_sandbox(clock=SandboxClock(start=START, frozen=True), inbound_url=receiver.url,
+                                 inbound_webhook_type=webhook_type)
+    sandbox.state.add_inbound("demo-user", from_=AU, body="Running late")
+    await sandbox.run_due()
+    assert receiver.attempts == 1
+    assert receiver.received == []
+    await sandbox.advance(10)
+    assert receiver.attempts == 2
+    [push] = receiver.received
+    if webhook_type == "json":
+        fields = push.json
+    elif webhook_type == "get":
+        fields = push.query
+    else:
+        fields = push.form
+    assert fields["body"] == "Running late"

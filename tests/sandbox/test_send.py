@@ -170,7 +170,7 @@ async def test_custom_string_echoed(sandbox: SandboxServer) -> None:
 
 
 MALFORMED = [
-    # (request body, field named in the 400 answer)
+    # (request body, field named in the 400 response)
     ({"messages": [{"to": AU, "body": "hi", "from": ["+61491570157", "ACME"]}]}, "messages.0.from"),
     ({"messages": [{"to": AU, "body": "hi", "schedule": "1767225600"}]}, "messages.0.schedule"),
     ({"messages": [{"to": AU, "body": "hi", "schedule": True}]}, "messages.0.schedule"),
