@@ -463,10 +463,12 @@ class Store:
             db = self._writer
             if db is None:
                 raise StoreClosedError(f"The cache {self.path} is closed; open it again with Store.open().")
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await db.execute("BEGIN IMMEDIATE")
                 yield db
             except BaseException:
+                # A cancelled BEGIN still runs in the worker thread, and the rollback is
+                # queued behind it there, so the connection never stays inside a transaction.
                 await asyncio.shield(db.rollback())
                 raise
             await asyncio.shield(db.commit())

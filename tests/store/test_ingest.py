@@ -254,3 +254,23 @@ def test_reference_round_trips(user: str | None) -> None:
 def test_foreign_custom_string_has_no_reference() -> None:
     assert reference.split("order-1042") == ("order-1042", None)
     assert reference.split("") == (None, None)
+
+
+async def test_slow_subscriber_gets_store_changed() -> None:
+    from core.events import StoreChanged, TemplatesChanged
+
+    bus = EventBus(max_queue=3)
+    with bus.subscribe() as slow:
+        for _ in range(5):
+            bus.publish(TemplatesChanged())
+        received = [await slow.get(timeout=1) for _ in range(3)]
+    assert isinstance(received[0], StoreChanged)
+    assert received[0].reason == "events dropped"
+    assert all(isinstance(event, TemplatesChanged) for event in received[1:])
+
+
+async def test_closed_bus_ends_iteration() -> None:
+    bus = EventBus()
+    subscription = bus.subscribe()
+    bus.close()
+    assert [event async for event in subscription] == []

@@ -564,3 +564,21 @@ async def test_migrates_version_1_file(cache_path: Path) -> None:
         (message,) = await store.thread(None, AU_1)
         await store.save_slack_post(message.row_id, channel="C0FAKE001", ts="1.2", kind="user")
         assert (await store.slack_post(message.row_id)).kind == "user"
+
+
+async def test_cancelled_write_leaves_store_usable(store: Store, cache_path: Path) -> None:
+    blocker = sqlite3.connect(cache_path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        write = asyncio.create_task(store.add_inbound([inbound("IN-cancelled")]))
+        for _ in range(10):  # let the task queue its BEGIN IMMEDIATE, which now waits on the lock
+            await asyncio.sleep(0)
+        write.cancel()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    with pytest.raises(asyncio.CancelledError):
+        await write
+
+    await store.add_inbound([inbound("IN-after")])
+    assert [item.message_id for item in await store.thread(None, AU_1)] == ["IN-after"]
