@@ -131,8 +131,8 @@ def _wants_summary(payload: Any) -> bool:
 def _price_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Build `_summary`, keyed by country as in ClickSend's example.
 
-    The description's schema types `countries` as an array, but its example,
-    the only sample of a real response, is an object keyed by ISO code; the
+    The description's schema types `countries` as an array. Its example, the
+    only sample of a real response, is an object keyed by ISO code, so the
     sandbox follows the example.
     """
     countries: dict[str, dict[str, Any]] = {}

@@ -23,7 +23,7 @@ from sandbox.models import (
     Responder,
     Template,
 )
-from sandbox.state import SandboxState
+from sandbox.state import SandboxState, lookup_recipient
 
 DEMO_SEED = 20260101
 
@@ -100,7 +100,7 @@ def seed_demo_data(state: SandboxState, *, username: str = DEFAULT_USERNAME) -> 
     now = int(state.clock.now())
 
     def outbound(number: str, at: int, body: str, stage: str, custom_string: str = "") -> OutboundMessage:
-        country = "GB" if number.startswith("+44") else "US" if number.startswith("+1") else "AU"
+        _, country, _ = lookup_recipient(number, None)
         parts = count_segments(body).parts
         message = OutboundMessage(
             message_id=_make_id(rng),

@@ -138,7 +138,7 @@ def history_row(message: OutboundMessage, account: Account, *, string_types: boo
 
     Unlike send responses, ClickSend's history examples give `date`, `schedule`
     and `message_parts` as strings ("1436932432", "1.00") and prices with six
-    decimals ("0.070000"), while the description's schema says integers for
+    decimals ("0.070000"), while the description's schema has integers for
     `date` and `message_parts`. The sandbox sends the strings so that clients
     must parse both; `string_types=False` gives the schema's integers.
     """

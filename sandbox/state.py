@@ -110,6 +110,7 @@ class SandboxState:
         self.queue_seconds = DEFAULT_QUEUE_SECONDS
         self.delivery_seconds = DEFAULT_DELIVERY_SECONDS
         self.history_string_types = True
+        self.receipt_before_response = False
         self.reset()
 
     @property
@@ -134,6 +135,7 @@ class SandboxState:
         self._sequence = itertools.count()
         # Pushes that still have an attempt to make, by push_id.
         self.active_pushes: dict[int, Push] = {}
+
         self.accounts: dict[str, Account] = {
             name: Account.from_dict(account.to_dict())
             for name, account in self._initial_accounts.items()
@@ -149,7 +151,7 @@ class SandboxState:
         self.exports: dict[str, tuple[str, str]] = {}
         self.recent_bodies: dict[tuple[str, str, str], float] = {}
         self.next_message_ids: deque[str] = deque()
-        self.receipt_before_response = False
+
         self.faults: dict[str, Any] = {
             "latency": {},  # path (or "*") -> seconds of real delay
             "error_rate": 0.0,  # share of requests that get error_status
