@@ -411,6 +411,11 @@ class Store:
 
         The caller must ``await store.close()``; ``Store.open`` does that for you.
         """
+        if str(path) == ":memory:":
+            raise ValueError(
+                "The cache cannot be ':memory:': its reader and writer connections would see two different"
+                " databases. Use a file, for example one in tempfile.mkdtemp()."
+            )
         path = Path(path).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = await _open_connection(path)
@@ -711,7 +716,7 @@ class Store:
             return []
         now = _now()
         async with self._transaction() as db:
-            conversation_ids = await _resolve_conversations(db, [(draft.sender or "", draft.to) for draft in drafts])
+            conversation_ids = await _resolve_conversations(db, [_outbound_pair(draft) for draft in drafts])
             await db.executemany(
                 """
                 INSERT INTO messages (direction, conversation_id, client_ref, our_number, their_number, body,
@@ -721,7 +726,7 @@ class Store:
                 """,
                 [
                     (
-                        conversation_ids[(draft.sender or "", draft.to)],
+                        conversation_ids[_outbound_pair(draft)],
                         draft.client_ref,
                         draft.sender or "",
                         draft.to,
@@ -1376,6 +1381,17 @@ async def _select_messages(
         (_json_list(values),),
     ) as cursor:
         return [_message_from_row(row) for row in await cursor.fetchall()]
+
+
+def _outbound_pair(draft: OutboundDraft) -> tuple[str, str]:
+    """Return the conversation key of an outbound message.
+
+    A reply can only come back to a phone number, so a send from an alphanumeric sender
+    ID (or from ClickSend's shared pool) is keyed like one from an unknown number: it
+    joins the contact's latest conversation, and the first reply names our number.
+    """
+    sender = draft.sender or ""
+    return (sender if sender.startswith("+") else "", draft.to)
 
 
 async def _resolve_conversations(

@@ -582,3 +582,17 @@ async def test_cancelled_write_leaves_store_usable(store: Store, cache_path: Pat
 
     await store.add_inbound([inbound("IN-after")])
     assert [item.message_id for item in await store.thread(None, AU_1)] == ["IN-after"]
+
+
+async def test_alpha_sender_send_and_reply_share_conversation(store: Store) -> None:
+    await store.add_to_outbox([draft("a" * 16, sender="ACMEPLUMB")])
+    await store.add_inbound([inbound("IN-1", at=datetime.now(UTC))])
+    (conversation,) = await store.list_conversations()
+    assert conversation.our_number == OURS
+    thread = await store.thread(OURS, AU_1)
+    assert [(item.direction, item.our_number) for item in thread] == [("out", "ACMEPLUMB"), ("in", OURS)]
+
+
+async def test_memory_database_rejected() -> None:
+    with pytest.raises(ValueError, match="cannot be ':memory:'"):
+        await Store.connect(":memory:")
