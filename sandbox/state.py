@@ -51,6 +51,11 @@ from sandbox.validation import MessageRequest
 # same recipient. Please try again in a few seconds." The window is not published.
 THROTTLE_WINDOW_SECONDS = 10.0
 
+# ClickSend truncates longer messages instead of rejecting them, so no more parts are charged.
+# NOTE: ClickSend's help says both "longer than 6 message parts" and, in its
+# tables and connector docs, up to 8 parts (1,224 characters); the sandbox uses 8.
+MAX_PARTS = 8
+
 # Seconds on the sandbox clock between delivery stages.
 DEFAULT_QUEUE_SECONDS = 1.0
 DEFAULT_DELIVERY_SECONDS = 2.0
@@ -569,9 +574,13 @@ class SandboxState:
     ) -> InboundMessage:
         """Record an SMS from a handset, linked to the latest outbound message to that number.
 
+        `from_` may lack the leading "+", as in ClickSend's own form pushes.
+
         With `copies` above 1 the reply is pushed that many times with the
         same message_id, as ClickSend does when several inbound rules match.
         """
+        if from_.isdigit():
+            from_ = lookup_recipient("+" + from_, None)[0] or from_
         original = None
         if original_message_id:
             original = self.messages.get(original_message_id)
@@ -899,7 +908,7 @@ def _parse_plain_e164(to: str) -> phonenumbers.PhoneNumber | None:
 @functools.lru_cache(maxsize=4096)
 def _parts_of(body: str) -> int:
     # Bulk sends repeat one body for many recipients, so count each body once.
-    return count_segments(body).parts
+    return min(count_segments(body).parts, MAX_PARTS)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -228,3 +228,11 @@ async def test_rate_limit_headers_and_429(make_sandbox) -> None:
     await sandbox.advance(60)
     status, _, _ = await call("GET", f"{sandbox.base_url}/sms/history")
     assert status == 200
+
+
+async def test_inject_inbound_without_plus(sandbox: SandboxServer) -> None:
+    body = await send(sandbox, [{"to": AU, "body": "Are you coming?"}])
+    status, inbound = await control(sandbox, "POST", "inbound", {"from": "61491570156", "body": "Yes"})
+    assert status == 200
+    assert inbound["from"] == AU
+    assert inbound["original_message_id"] == body["data"]["messages"][0]["message_id"]

@@ -296,3 +296,10 @@ async def test_largest_send_fits_body_limit(make_sandbox) -> None:
     body = await send(sandbox, messages)
     assert body["data"]["queued_count"] == 1000
     assert {m["message_parts"] for m in body["data"]["messages"]} == {8}
+
+
+async def test_parts_capped_at_eight(sandbox: SandboxServer) -> None:
+    body = await send(sandbox, [{"to": AU, "body": "x" * 2000}])
+    message = body["data"]["messages"][0]
+    assert message["message_parts"] == 8
+    assert message["message_price"] == "0.6336"
