@@ -1275,10 +1275,10 @@ class Store:
         return [(_message_from_row(row), row["relay_error"]) for row in rows]
 
     async def unrelayed_inbound(self, *, limit: int = 100) -> list[MessageRecord]:
-        """Return inbound messages never relayed, or whose relay failed, oldest first."""
+        """Return inbound messages never relayed, whose relay failed, or marked 'retry', oldest first."""
         rows = await self._fetchall(
             f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.direction = 'in'"
-            " AND (m.relay_status IS NULL OR m.relay_status = 'failed') ORDER BY m.ts, m.id LIMIT ?",
+            " AND (m.relay_status IS NULL OR m.relay_status IN ('failed', 'retry')) ORDER BY m.ts, m.id LIMIT ?",
             (limit,),
         )
         return [_message_from_row(row) for row in rows]
