@@ -569,10 +569,16 @@ class SlackBot:
         rows, results = recipient_statuses(outcome)
         for row in rows:
             await self.store.save_slack_post(row, channel=channel, ts=ts, kind="user")
-        failed = [r for r in results if r.status != "queued" and r.status != "scheduled"]
-        await self._react(channel, ts, "x" if failed else "outbox_tray")
-        if failed:
-            reason = messages.CLICKSEND_UNREACHABLE if clicksend_unreachable(outcome) else (failed[0].error or failed[0].status)
+        [result] = results
+        if result.status in ("queued", "scheduled"):
+            await self._react(channel, ts, "outbox_tray")
+        elif result.status == "pending":
+            # ClickSend's answer never arrived; the outbox reconcile settles it later.
+            await self._react(channel, ts, "hourglass_flowing_sand")
+            await requester.respond(text=messages.OUTCOME_UNKNOWN)
+        else:
+            await self._react(channel, ts, "x")
+            reason = messages.CLICKSEND_UNREACHABLE if clicksend_unreachable(outcome) else (result.error or result.status)
             await requester.respond(text=f"Not sent as SMS: {escape_text(reason)}")
 
     async def _react(self, channel: str, ts: str, name: str) -> None:

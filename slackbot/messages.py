@@ -57,13 +57,14 @@ def refusal(*, user_id: str, channel_id: str | None, action: str, reason: str) -
     )
 
 
+OUTCOME_UNKNOWN = (
+    "ClickSend did not respond, so it is unknown whether the SMS was sent. smsdesk checks the ClickSend "
+    "history before anything is sent again, so do not resend yet."
+)
+
 # Checked in order, so a subclass comes before its base class.
 _CLICKSEND_ERRORS: tuple[tuple[type[ClickSendError], str], ...] = (
-    (
-        OutcomeUnknownError,
-        "ClickSend did not respond, so it is unknown whether the SMS was sent. smsdesk checks the ClickSend "
-        "history before anything is sent again, so do not resend yet.",
-    ),
+    (OutcomeUnknownError, OUTCOME_UNKNOWN),
     (TransportError, CLICKSEND_UNREACHABLE),
     (
         AuthenticationError,

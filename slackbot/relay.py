@@ -186,7 +186,9 @@ class Relay:
         if self.catch_up_since is None:
             return
         for message in await self.store.unrelayed_inbound(limit=CATCH_UP_BATCH):
-            if message.relay_status is None and message.ts >= self.catch_up_since:
+            # 'retry' is how the terminal inbox asks for a failed relay to be posted again.
+            recent = message.relay_status is None and message.ts >= self.catch_up_since
+            if recent or message.relay_status == "retry":
                 await self.relay_inbound(message.row_id)
 
     async def _post_inbound(self, message: MessageRecord, channel: str) -> None:

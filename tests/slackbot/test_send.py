@@ -185,3 +185,30 @@ async def test_confirm_after_expiry_sends_nothing(start_bot):
     assert reply.status == 200
     assert "expired" in harness.slack.responses[0]["text"]
     assert harness.sandbox.state.messages == {}
+
+
+async def test_every_command_acks_before_slow_clicksend(start_bot):
+    harness = await start_bot()
+    await harness.service.create_template("reminder", "Hi {name}")
+    harness.sandbox.state.faults["latency"] = {"*": 10}
+    commands = {
+        "send": "send +61491570156 hi",
+        "price": "price +61491570156 hi",
+        "cancel": "cancel MSG-UNKNOWN",
+        "cancel-all": "cancel all",
+        "list": "template list",
+        "show": "template show reminder",
+        "use": "template use reminder +61491570157 name=Sam",
+    }
+
+    replies = {key: await harness.requester.command(text, response_key=key) for key, text in commands.items()}
+
+    # Every acknowledgement is back while ClickSend still holds every request.
+    assert {key: reply.status for key, reply in replies.items()} == {key: 200 for key in commands}
+    assert harness.slack.responses == []
+    assert harness.sandbox.state.messages == {}
+    expected = {"price", "cancel", "cancel-all", "list", "show"}
+    await wait_for(lambda: expected <= {r["_key"] for r in harness.slack.responses}, timeout=60)
+    await wait_for(lambda: len(harness.slack.posts("C0FAKE001")) == 2, timeout=60)
+    await harness.bot.idle()
+    assert sorted(m.to for m in harness.sandbox.state.messages.values()) == ["+61491570156", "+61491570157"]

@@ -122,3 +122,19 @@ async def test_failed_thread_reply_marked(start_bot, http_session):
 
     assert ("C0FAKE001", event["ts"], "x") in harness.slack.reactions
     assert "ClickSend unreachable" in harness.slack.ephemerals()[0]["text"]
+
+
+async def test_thread_reply_unknown_outcome_marked(start_bot, http_session):
+    harness = await start_bot()
+    thread_ts = await start_thread(harness, http_session)
+    harness.sandbox.state.faults["drop_after_send"] = 1
+    event = thread_reply(thread_ts)
+
+    await harness.requester.event(event, event_id="Ev0FAKE6")
+    await wait_for(lambda: harness.slack.ephemerals())
+    await harness.bot.idle()
+
+    assert ("C0FAKE001", event["ts"], "hourglass_flowing_sand") in harness.slack.reactions
+    assert "unknown whether the SMS was sent" in harness.slack.ephemerals()[0]["text"]
+    [message] = await harness.store.messages(direction="out")
+    assert message.status == "pending"
