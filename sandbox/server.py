@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,11 @@ from sandbox.wire import PagingError
 
 logger = logging.getLogger(__name__)
 
-# How often the background task applies due events and saves the state, in wall seconds.
+# How often the background task applies due events, in wall seconds.
 TICK_SECONDS = 0.05
+
+# Minimum wall seconds between background saves; the whole state is rewritten each time.
+SAVE_INTERVAL_SECONDS = 1.0
 
 # 1000 messages of 8 parts each are about 1.4 MB of JSON, above aiohttp's 1 MiB default.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -70,6 +74,7 @@ class SandboxServer:
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._advance_lock = asyncio.Lock()
+        self._last_save = 0.0
         self.base_url = ""
         self.root_url = ""
 
@@ -139,10 +144,16 @@ class SandboxServer:
         if self._receipt_before_response:
             self.state.receipt_before_response = True
 
-    def save(self) -> None:
-        if self.state_path is not None and self.state.dirty:
-            save_state(self.state_path, self.state.to_dict())
-            self.state.dirty = False
+    def save(self, *, force: bool = True) -> None:
+        """Write the state to the --state file if it changed; unforced saves wait SAVE_INTERVAL_SECONDS."""
+        if self.state_path is None or not self.state.dirty:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_save < SAVE_INTERVAL_SECONDS:
+            return
+        save_state(self.state_path, self.state.to_dict())
+        self.state.dirty = False
+        self._last_save = now
 
     # ---- time -----------------------------------------------------------------
 
@@ -150,7 +161,7 @@ class SandboxServer:
         while True:
             try:
                 await self.run_due()
-                self.save()
+                self.save(force=False)
             except Exception:
                 # The ticker must survive a broken push target or a full disk.
                 logger.exception("sandbox background step failed")
