@@ -18,6 +18,7 @@ outbox accepted is sent once, even if the process dies at any point.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -352,29 +353,33 @@ class SmsService:
             log.warning("could not reconcile pending sends before sending: %s", error)
 
     async def _send_drafts(self, requests: Sequence[tuple[str, dict[str, Any]]]) -> str | None:
-        """Send committed outbox rows in requests of up to 1000 and record each result."""
-        currency = None
-        for chunk in _chunks(list(requests), MAX_MESSAGES_PER_REQUEST):
-            refs = [ref for ref, _ in chunk]
-            messages = [SmsMessage.model_validate(request) for _, request in chunk]
-            try:
-                response = await self.client.send(messages)
-            except OutcomeUnknownError as error:
-                log.warning("send of %d message(s) has an unknown outcome; left pending for reconcile: %s", len(refs), error)
-                await self.store.record_send_error(refs, str(error), outcome_known=False)
-                continue
-            except ClickSendError as error:
-                log.warning("send of %d message(s) failed: %s", len(refs), error)
-                changes = await self.store.record_send_error(refs, str(error), outcome_known=True)
-                publish_changes(self.events, changes)
-                continue
+        """Send committed outbox rows in requests of up to 1000 and record each result.
 
-            if response.currency is not None:
-                currency = response.currency.currency_name_short
-            updates = _updates_from_results(refs, response.messages)
-            changes = await self.store.record_send_updates(updates)
+        The requests run concurrently (the client limits how many at once), and each
+        one's results are recorded as soon as it returns. Returns the currency code.
+        """
+        chunks = _chunks(list(requests), MAX_MESSAGES_PER_REQUEST)
+        currencies = await asyncio.gather(*(self._send_chunk(chunk) for chunk in chunks))
+        return next((currency for currency in currencies if currency), None)
+
+    async def _send_chunk(self, chunk: Sequence[tuple[str, dict[str, Any]]]) -> str | None:
+        refs = [ref for ref, _ in chunk]
+        messages = [SmsMessage.model_validate(request) for _, request in chunk]
+        try:
+            response = await self.client.send(messages)
+        except OutcomeUnknownError as error:
+            log.warning("send of %d message(s) has an unknown outcome; left pending for reconcile: %s", len(refs), error)
+            await self.store.record_send_error(refs, str(error), outcome_known=False)
+            return None
+        except ClickSendError as error:
+            log.warning("send of %d message(s) failed: %s", len(refs), error)
+            changes = await self.store.record_send_error(refs, str(error), outcome_known=True)
             publish_changes(self.events, changes)
-        return currency
+            return None
+
+        changes = await self.store.record_send_updates(_updates_from_results(refs, response.messages))
+        publish_changes(self.events, changes)
+        return response.currency.currency_name_short if response.currency is not None else None
 
     async def _outcome(self, batch_id: str, refs: Sequence[str], currency: str | None) -> SendOutcome:
         records = await self.store.messages_by_client_refs(refs)

@@ -348,3 +348,13 @@ async def test_smsdesk_send_killed_then_sync(sandbox, tmp_path: Path) -> None:
     assert sorted(message.message_id for message in cached) == sorted(
         message.message_id for message in sandbox_messages(sandbox)
     )
+
+
+async def test_send_over_1000_recipients_in_batches(service: SmsService, sandbox, store: Store) -> None:
+    numbers = [f"+614915{n:05d}" for n in range(1500)]
+    await control(sandbox, "PUT", "accounts/demo-user", {"balance": "1000"})
+    outcome = await service.send(to=numbers, body="bulk")
+    assert outcome.accepted_count == 1500
+    assert len(sandbox_messages(sandbox)) == 1500
+    assert [recipient.to for recipient in outcome.recipients] == numbers
+    assert await store.pending_outbox() == []
