@@ -20,6 +20,7 @@ import dataclasses
 import enum
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -801,6 +802,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Any]] = {
 # Commands whose arguments belong to another package's parser.
 PASSTHROUGH_COMMANDS = {"sandbox"}
 
+# Long-running commands log their starts and stops at INFO without -v.
+SERVICE_COMMANDS = {"serve", "slack", "sandbox"}
+
 SANDBOX_HELP = "Run the local ClickSend simulator on 127.0.0.1 (no account, nothing is sent)."
 
 
@@ -910,7 +914,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -920,7 +924,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command not in PASSTHROUGH_COMMANDS:
         parser.error("unrecognized arguments: " + " ".join(extra))
     args.passthrough = extra
-    _configure_logging(args.verbose)
+    _configure_logging(args.verbose + (1 if args.command in SERVICE_COMMANDS else 0))
 
     command = COMMANDS[args.command or "tui"]
     try:
@@ -931,6 +935,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         fail("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout went away (`smsdesk history | head`). Point stdout
+        # at devnull so that the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
     except (UsageError, ConfigError, InvalidNumberError, InvalidSenderError, SendValidationError, TemplateError) as error:
         fail(str(error))
         return EXIT_USAGE

@@ -319,3 +319,37 @@ def test_missing_config_file_named(capsys, tmp_path):
     assert code == 2
     assert "nope.toml" in err
     assert "does not exist" in err
+
+
+# --- commands of other packages ----------------------------------------------------------
+
+
+def test_sandbox_help_comes_from_sandbox(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["sandbox", "--help"])
+    out = capsys.readouterr().out
+    assert caught.value.code == 0
+    assert out.startswith("usage: smsdesk sandbox")
+    assert "--demo-data" in out
+
+
+def test_sandbox_bad_option_rejected(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["sandbox", "--no-such-option"])
+    assert caught.value.code == 2
+    assert "--no-such-option" in capsys.readouterr().err
+
+
+def test_slack_without_tokens_names_setting(capsys):
+    code = main(["slack"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "SLACK_BOT_TOKEN" in err
+
+
+@pytest.mark.parametrize("command", ["sync", "serve"])
+def test_sync_and_serve_need_credentials(capsys, command):
+    code = main([command])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "CLICKSEND_API_KEY" in err

@@ -66,3 +66,85 @@ async def test_script_history_against_sandbox(sandbox, clicksend, tmp_path):
     assert process.returncode == 0, stderr.decode()
     assert [row["message_id"] for row in rows] == [sent.messages[0].message_id]
     assert rows[0]["body"] == "From the console script test"
+
+
+def test_script_against_smsdesk_sandbox(tmp_path):
+    """`smsdesk sandbox` in one process, `smsdesk send` and `smsdesk history` in others."""
+    sandbox = subprocess.Popen(
+        [str(SCRIPT), "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=script_environment(tmp_path),
+    )
+    try:
+        first_line = sandbox.stdout.readline()
+        assert first_line.startswith("ClickSend sandbox running at http://127.0.0.1:"), first_line
+        base_url = first_line.split(" at ", 1)[1].strip()
+        environment = script_environment(
+            tmp_path,
+            CLICKSEND_USERNAME="demo-user",
+            CLICKSEND_API_KEY="demo-key",
+            CLICKSEND_BASE_URL=base_url,
+            SMSDESK_CACHE=str(tmp_path / "cache.sqlite3"),
+        )
+
+        send = subprocess.run(
+            [str(SCRIPT), "send", "--to", "0491 570 156", "--body", "Across processes", "--json"],
+            capture_output=True, text=True, timeout=PROCESS_TIMEOUT, env=environment,
+        )
+        assert send.returncode == 0, send.stderr
+        message_id = json.loads(send.stdout)["recipients"][0]["message_id"]
+
+        history = subprocess.run(
+            [str(SCRIPT), "history"], capture_output=True, text=True, timeout=PROCESS_TIMEOUT, env=environment
+        )
+        assert history.returncode == 0, history.stderr
+        assert message_id in history.stdout
+        assert "Across processes" in history.stdout
+    finally:
+        sandbox.terminate()
+        sandbox.communicate(timeout=PROCESS_TIMEOUT)
+    assert sandbox.returncode == 0
+
+
+async def test_script_serve_starts_and_stops(sandbox, tmp_path):
+    environment = script_environment(
+        tmp_path,
+        CLICKSEND_USERNAME="demo-user",
+        CLICKSEND_API_KEY="demo-key",
+        CLICKSEND_BASE_URL=sandbox.base_url,
+        SMSDESK_CACHE=str(tmp_path / "cache.sqlite3"),
+        SMSDESK_WEBHOOK_TOKEN="t" * 24,
+    )
+    process = await asyncio.create_subprocess_exec(
+        str(SCRIPT), "serve", "--port", "0", stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment
+    )
+    try:
+        log_lines = []
+        while True:
+            line = (await asyncio.wait_for(process.stderr.readline(), PROCESS_TIMEOUT)).decode()
+            assert line, "smsdesk serve exited before serving:\n" + "".join(log_lines)
+            log_lines.append(line)
+            if "serving ClickSend webhooks on http://127.0.0.1:" in line:
+                break
+    finally:
+        process.terminate()
+        _, rest = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT)
+    assert process.returncode == 0
+    assert "t" * 24 not in "".join(log_lines) + rest.decode()
+
+
+def test_script_closed_stdout_no_traceback(tmp_path):
+    """A reader that goes away (`smsdesk ... | head`) ends the command without a traceback."""
+    process = subprocess.Popen(
+        [str(SCRIPT), "config", "path"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=script_environment(tmp_path),
+    )
+    # Closed before the interpreter has started, so the first write fails.
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=PROCESS_TIMEOUT)
+    assert b"Traceback" not in stderr
+    assert process.returncode == 1
