@@ -35,7 +35,11 @@ def account_of(request: web.Request) -> Account:
 
 async def read_json(request: web.Request, *, required: bool = True) -> Any:
     """Parse the JSON body; malformed JSON is a 400 naming the parse error, never a 500."""
-    text = await request.text()
+    raw = await request.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError({"body": f"The request body is not UTF-8 text: invalid byte at position {exc.start}."}) from None
     if not text.strip():
         if required:
             raise RequestError({"body": "The request body is empty; send a JSON object."})

@@ -303,3 +303,11 @@ async def test_parts_capped_at_eight(sandbox: SandboxServer) -> None:
     message = body["data"]["messages"][0]
     assert message["message_parts"] == 8
     assert message["message_price"] == "0.6336"
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe{}", b"", b"   ", b"null", b"42", b'"text"'])
+async def test_unusable_body_is_400(sandbox: SandboxServer, raw: bytes) -> None:
+    status, body, _ = await call("POST", f"{sandbox.base_url}/sms/send", data=raw)
+    assert status == 400
+    assert body["http_code"] == 400
+    assert body["data"]
