@@ -14,7 +14,7 @@ from aiohttp import web
 from sandbox.accounts import DEFAULT_USERNAME
 from sandbox.api import SERVER_KEY, inbound_json, read_json, receipt_json
 from sandbox.models import GATEWAY_ERRORS, RECEIPT_STATUS, Responder, record_to_dict
-from sandbox.pushes import PushTargetError, check_push_url
+from sandbox.pushes import PushTargetError, check_push_url, redact_url
 from sandbox.validation import RequestError
 
 if TYPE_CHECKING:
@@ -48,9 +48,14 @@ async def _object_body(request: web.Request) -> dict[str, Any]:
 async def dump_state(request: web.Request) -> web.Response:
     server = request.app[SERVER_KEY]
     data = server.state.to_dict()
+    # The dump is for reading, so API keys and webhook paths (often a secret token) stay out of it.
     for account in data["accounts"].values():
-        # The dump is for reading; API keys stay out of it.
         del account["api_key"]
+    for push in data["pushes"]:
+        push["url"] = redact_url(push["url"])
+    for name in ("receipt_url", "inbound_url"):
+        if data["settings"][name]:
+            data["settings"][name] = redact_url(data["settings"][name])
     return _ok(data)
 
 

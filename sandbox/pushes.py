@@ -56,6 +56,15 @@ def check_push_url(url: str) -> str:
     return url
 
 
+def redact_url(url: str) -> str:
+    """Return the URL's origin only, because webhook paths and queries often carry a secret token."""
+    parsed = URL(url)
+    if not parsed.host:
+        return "(invalid URL)"
+    hidden = "/***" if parsed.raw_path not in ("", "/") or parsed.raw_query_string else ""
+    return f"{parsed.scheme}://{parsed.host}:{parsed.port}{hidden}"
+
+
 def _text_fields(fields: dict[str, Any]) -> dict[str, str]:
     return {key: "" if value is None else str(value) for key, value in fields.items()}
 
@@ -104,7 +113,7 @@ class Pusher:
         if not ok:
             logger.info(
                 "push %s of %s to %s failed (%s), attempt %d",
-                push.push_id, push.kind, push.url, outcome, len(push.attempts),
+                push.push_id, push.kind, redact_url(push.url), outcome, len(push.attempts),
             )
         return ok
 

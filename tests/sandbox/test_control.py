@@ -236,3 +236,14 @@ async def test_inject_inbound_without_plus(sandbox: SandboxServer) -> None:
     assert status == 200
     assert inbound["from"] == AU
     assert inbound["original_message_id"] == body["data"]["messages"][0]["message_id"]
+
+
+async def test_dump_hides_webhook_token(make_sandbox, receiver) -> None:
+    sandbox = await make_sandbox(receipt_url=f"{receiver.url}/secret-token-123?token=tok-9f8e7d")
+    await call("POST", f"{sandbox.base_url}/sms/receipts", json={"url": f"{receiver.url}/secret-token-123"})
+    status, dump = await control(sandbox, "GET", "state")
+    assert status == 200
+    text = str(dump)
+    assert "secret-token-123" not in text
+    assert "tok-9f8e7d" not in text
+    assert dump["settings"]["receipt_url"].startswith("http://127.0.0.1:")
