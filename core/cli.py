@@ -24,16 +24,16 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
+from core import status
 from core.config import ConfigError, Settings, find_config_file, load_settings
 from core.errors import ClickSendError, NotFoundError, OutcomeUnknownError, TransportError
-from core import status
 from core.numbers import InvalidNumberError, InvalidSenderError, normalize_number, validate_sender
 from core.service import MAX_SCHEDULE_AHEAD, SendValidationError, TemplateError
 

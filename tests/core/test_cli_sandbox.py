@@ -26,7 +26,6 @@ def cli_env(monkeypatch, tmp_path, sandbox):
     monkeypatch.setenv("CLICKSEND_API_KEY", API_KEY)
     monkeypatch.setenv("CLICKSEND_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("SMSDESK_CACHE", str(tmp_path / "cache.sqlite3"))
-    monkeypatch.setenv("TZ", "UTC")
     return sandbox
 
 
@@ -419,3 +418,50 @@ async def test_send_outcome_unknown_then_sync(cli_env, smsdesk):
     code, _, err = await smsdesk("sync")
     assert code == 0
     assert len(cli_env.state.messages) == 1
+
+
+async def test_cancel_one_json(cli_env, smsdesk):
+    when = str(int(cli_env.clock.now()) + 3600)
+    code, out, _ = await smsdesk("send", "--json", "--to", "+61491570156", "--body", "Later", "--schedule", when)
+    message_id = json.loads(out)["recipients"][0]["message_id"]
+    assert code == 0
+    code, out, _ = await smsdesk("cancel", message_id, "--json")
+    assert code == 0
+    assert json.loads(out) == {"cancelled": 1, "message_id": message_id, "custom_string": None}
+
+
+async def test_templates_json_output(cli_env, smsdesk):
+    code, out, _ = await smsdesk("templates", "add", "Visit", "--body", "See you {day}", "--json")
+    added = json.loads(out)
+    assert code == 0
+    assert added["name"] == "Visit"
+    assert added["body"] == "See you {day}"
+
+    code, out, _ = await smsdesk("templates", "show", str(added["template_id"]))
+    assert code == 0
+    assert out == f"id: {added['template_id']}\nname: Visit\n\nSee you {{day}}\n"
+
+    code, out, _ = await smsdesk("templates", "edit", "Visit", "--body", "See you on {day}", "--json")
+    assert code == 0
+    assert json.loads(out)["body"] == "See you on {day}"
+
+    code, out, _ = await smsdesk("templates", "rm", "Visit", "--json")
+    removed = json.loads(out)
+    assert code == 0
+    assert removed["deleted"] is True
+    assert removed["template_id"] == added["template_id"]
+
+
+async def test_schedule_without_offset_uses_configured_zone(cli_env, smsdesk, monkeypatch):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    melbourne = ZoneInfo("Australia/Melbourne")
+    local = (datetime.now(melbourne) + timedelta(days=2)).replace(hour=11, minute=0, second=0, microsecond=0)
+    monkeypatch.setenv("SMSDESK_TIMEZONE", "Australia/Melbourne")
+
+    code, out, err = await smsdesk("send", "--json", "--to", "+61491570156", "--body", "At 11", "--schedule", local.strftime("%Y-%m-%dT%H:%M"))
+    message_id = json.loads(out)["recipients"][0]["message_id"]
+    assert code == 0, err
+    # The sandbox stores the schedule as ClickSend receives it: integer Unix seconds.
+    assert cli_env.state.messages[message_id].schedule == int(local.timestamp())
