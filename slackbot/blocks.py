@@ -25,6 +25,11 @@ COMPOSE_BODY_ACTION = "sms_compose_body"
 
 Blocks = list[dict[str, Any]]
 
+# Slack rejects a message (invalid_blocks) whose section or context text exceeds 3,000 characters.
+MAX_BLOCK_TEXT = 3000
+# Recipient lines shown in one send result post; the summary still counts every recipient.
+MAX_RESULT_LINES = 25
+
 _STATUS_EMOJI = {
     "pending": ":hourglass_flowing_sand:",
     "queued": ":outbox_tray:",
@@ -54,12 +59,23 @@ def slack_date(moment: datetime) -> str:
     return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+def _clip(text: str, limit: int = MAX_BLOCK_TEXT) -> str:
+    """Cut `text` to `limit` characters without splitting an escape such as `&amp;`."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    ampersand = cut.rfind("&", len(cut) - 5)
+    if ampersand != -1 and ";" not in cut[ampersand:]:
+        cut = cut[:ampersand]
+    return cut + "…"
+
+
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}}
 
 
 def _context(*texts: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": t} for t in texts]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(t)} for t in texts]}
 
 
 def _quote(text: str) -> str:
@@ -139,13 +155,15 @@ def send_result_post(
     text = f"SMS from <@{user_id}>: {summary}"
 
     lines = []
-    for result in results:
+    for result in results[:MAX_RESULT_LINES]:
         line = f"{_STATUS_EMOJI.get(result.status, ':grey_question:')} {_display(result.number, region)}: {result.status}"
         if result.message_id:
             line += f" (`{escape_text(result.message_id)}`)"
         if result.error:
             line += f": {escape_text(result.error)}"
         lines.append(line)
+    if len(results) > MAX_RESULT_LINES:
+        lines.append(f"… and {len(results) - MAX_RESULT_LINES} more")
 
     footer = [f"sent by <@{user_id}>", summary]
     if total_price is not None:

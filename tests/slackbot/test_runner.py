@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from core.store import InboundRecord, Store
 from slackbot.runner import RunPlan, run
 from tests.slackbot.conftest import WEBHOOK_TOKEN, make_settings
-from tests.slackbot.fake_slack import SlackRequester, wait_for
+from tests.slackbot.fake_slack import APP_TOKEN, SlackRequester, SocketModeStub, wait_for
 
 
 async def test_run_serves_commands_and_webhooks(fake_slack, sandbox, tmp_path, http_session):
@@ -52,3 +52,24 @@ async def test_inbound_from_other_process_relayed(start_bot):
 
     [post] = harness.slack.posts("C0FAKE001")
     assert "stored by smsdesk serve" in post.text
+
+
+async def test_run_in_socket_mode_handles_commands(fake_slack, sandbox, tmp_path):
+    settings = make_settings(fake_slack=fake_slack, sandbox=sandbox, tmp_path=tmp_path, app_token=APP_TOKEN)
+    plan = RunPlan.from_settings(settings, None)
+    stub = SocketModeStub(fake_slack)
+    stop = asyncio.Event()
+    ready: list[str] = []
+    task = asyncio.create_task(run(settings, plan, stop=stop, on_ready=ready.append))
+    try:
+        await wait_for(lambda: ready or task.done())
+        await wait_for(lambda: stub.open_connections())
+        await stub.send(stub.slash_command_envelope("env-run", "help"))
+        await wait_for(lambda: any(a.get("envelope_id") == "env-run" for a in stub.acks))
+    finally:
+        stop.set()
+        await task
+
+    assert plan.socket_mode is True
+    [ack] = [a for a in stub.acks if a.get("envelope_id") == "env-run"]
+    assert "/sms send NUMBER" in ack["payload"]["text"]
