@@ -8,6 +8,7 @@ through `normalize_number`, so one conversation has one key: the local
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -72,10 +73,17 @@ def normalize_number(raw: str, *, default_region: str = "AU") -> str:
 
     Raises InvalidNumberError when neither reading gives a usable number.
     """
-    region = default_region.upper()
+    return _normalize(raw, default_region.upper())
+
+
+# Parsing takes tens of microseconds per number, and the same numbers come
+# back in every send, receipt and inbound message, so results are cached.
+# Errors are not cached because lru_cache does not store exceptions.
+@functools.lru_cache(maxsize=100_000)
+def _normalize(raw: str, region: str) -> str:
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(
-            f"Unknown region {default_region!r}: use a two-letter ISO 3166 country code such as AU, GB or US."
+            f"Unknown region {region!r}: use a two-letter ISO 3166 country code such as AU, GB or US."
         )
 
     text = raw.strip()

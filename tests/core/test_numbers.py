@@ -160,3 +160,17 @@ def test_mask_number_hides_all_but_three_digits():
 )
 def test_format_number(number, region, expected):
     assert format_number(number, default_region=region) == expected
+
+
+def test_normalize_number_cached_per_region():
+    assert normalize_number("0491570156", default_region="AU") == "+61491570156"
+    # The same text in another region is a different number, not a cache hit.
+    assert normalize_number("07700 900123", default_region="GB") == "+447700900123"
+    with pytest.raises(InvalidNumberError):
+        normalize_number("07700 900123", default_region="AU")
+
+
+def test_normalize_number_error_repeats():
+    for _ in range(2):
+        with pytest.raises(InvalidNumberError):
+            normalize_number("12345")
