@@ -15,6 +15,7 @@ from sandbox.accounts import Account
 from sandbox.history import export_columns, history_row, query_history
 from sandbox.models import InboundMessage, OutboundMessage, Receipt, Template
 from sandbox.pushes import PushTargetError, check_push_url
+from sandbox.search import matches_all, parse_order, parse_q
 from sandbox.state import NotFound, inbound_push_fields, keyword_of, new_message_id, receipt_push_fields
 from sandbox.validation import RequestError, optional_int, parse_messages, require_string
 
@@ -348,8 +349,22 @@ def _template_id(request: web.Request) -> int:
 async def list_templates(request: web.Request) -> web.Response:
     server = server_of(request)
     page, limit = wire.read_paging(request)
-    items = server.state.list_templates(account_of(request).username)
+    templates = server.state.list_templates(account_of(request).username)
+
+    # Searchable and sortable fields of ClickSend's template list; the default order is template_id:asc.
+    filters = parse_q(request.query.get("q", ""), TEMPLATE_FIELDS)
+    field, descending = parse_order(request.query.get("order_by", ""), TEMPLATE_FIELDS, default="template_id")
+    items = [t for t in templates if matches_all(_template_values(t), filters)]
+    items.sort(key=lambda t: t.template_id if field == "template_id" else _template_values(t)[field].lower(),
+               reverse=descending)
     return wire.envelope(wire.paginate(request, items, page, limit, template_json), "Here are your templates.")
+
+
+TEMPLATE_FIELDS = ("template_id", "template_name", "body")
+
+
+def _template_values(template: Template) -> dict[str, str]:
+    return {"template_id": str(template.template_id), "template_name": template.template_name, "body": template.body}
 
 
 async def _read_template_body(request: web.Request) -> tuple[str, str]:

@@ -8,17 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.accounts import Account
 from sandbox.models import OutboundMessage
-from sandbox.validation import RequestError
+from sandbox.search import SearchError, matches_all, parse_order, parse_q
 
 if TYPE_CHECKING:
     from sandbox.state import SandboxState
 
 Q_FIELDS = ("status", "to", "from", "message_id", "subaccount_id", "status_code")
 ORDER_FIELDS = ("date", "username", "from", "to", "status", "body")
-
-
-class HistoryQueryError(RequestError):
-    """A `q`, `order_by` or date parameter that cannot be applied."""
 
 
 # Cached query results kept per state; older versions are dropped when this many pile up.
@@ -45,7 +41,7 @@ def query_history(state: SandboxState, username: str, query: Mapping[str, str]) 
 
 def _run_query(state: SandboxState, username: str, query: Mapping[str, str]) -> list[OutboundMessage]:
     messages = [m for m in state.messages.values() if m.username == username]
-    filters = _parse_q(query.get("q", ""))
+    filters = parse_q(query.get("q", ""), Q_FIELDS)
     date_from = _date_param(query, "date_from")
     date_to = _date_param(query, "date_to")
     # ClickSend's rule for searches: several conditions are ANDed unless operator=OR.
@@ -58,46 +54,14 @@ def _run_query(state: SandboxState, username: str, query: Mapping[str, str]) -> 
             continue
         if date_to is not None and message.date > date_to:
             continue
-        if filters:
-            matches = [_matches(message, account, name, value) for name, value in filters]
-            if not (any(matches) if any_match else all(matches)):
-                continue
+        if filters and not matches_all(_search_values(message, account), filters, any_match=any_match):
+            continue
         selected.append(message)
 
-    field, descending = _parse_order(query.get("order_by", ""))
+    field, descending = parse_order(query.get("order_by", ""), ORDER_FIELDS, default="date")
     # The sort is stable, so equal keys keep the order in which messages were sent.
     selected.sort(key=lambda m: _sort_key(m, field), reverse=descending)
     return selected
-
-
-def _parse_q(raw: str) -> list[tuple[str, str]]:
-    filters = []
-    for term in (part.strip() for part in raw.split(",")):
-        if not term:
-            continue
-        name, sep, value = term.partition(":")
-        name = name.strip().lower()
-        if not sep or name not in Q_FIELDS:
-            raise HistoryQueryError(
-                {"q": f"Cannot search by {term!r}; use field:value with one of "
-                      f"{', '.join(Q_FIELDS)}, several joined by commas."}
-            )
-        filters.append((name, value.strip()))
-    return filters
-
-
-def _parse_order(raw: str) -> tuple[str, bool]:
-    if not raw:
-        return "date", False
-    field, _, direction = raw.partition(":")
-    field = field.strip().lower()
-    direction = (direction.strip() or "asc").lower()
-    if field not in ORDER_FIELDS or direction not in ("asc", "desc"):
-        raise HistoryQueryError(
-            {"order_by": f"Cannot sort by {raw!r}; use field:asc or field:desc with one of "
-                         f"{', '.join(ORDER_FIELDS)}."}
-        )
-    return field, direction == "desc"
 
 
 def _date_param(query: Mapping[str, str], name: str) -> int | None:
@@ -107,21 +71,19 @@ def _date_param(query: Mapping[str, str], name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise HistoryQueryError({name: f"The {name} must be a Unix timestamp, got {raw!r}."}) from None
+        raise SearchError({name: f"The {name} must be a Unix timestamp, got {raw!r}."}) from None
 
 
-def _matches(message: OutboundMessage, account: Account, name: str, value: str) -> bool:
+def _search_values(message: OutboundMessage, account: Account) -> dict[str, str]:
     status, status_code, _ = message.history_status
-    actual = {
+    return {
         "status": status,
         "to": message.to,
         "from": message.from_,
         "message_id": message.message_id,
         "subaccount_id": str(account.subaccount_id),
         "status_code": status_code or "",
-    }[name]
-    # Searches are not case-sensitive.
-    return actual.lower() == value.lower()
+    }
 
 
 def _sort_key(message: OutboundMessage, field: str) -> Any:

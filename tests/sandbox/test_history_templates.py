@@ -222,3 +222,17 @@ async def test_history_cache_sees_new_sends(make_sandbox) -> None:
     assert (await history(sandbox, "?q=status:Queued"))["total"] == 1
     await sandbox.advance(5)
     assert (await history(sandbox, "?q=status:Queued"))["total"] == 0
+
+
+async def test_template_list_search_and_order(sandbox: SandboxServer) -> None:
+    url = f"{sandbox.base_url}/sms/templates"
+    for name, body in [("Reminder", "b"), ("alpha", "c"), ("Zeta", "a")]:
+        await call("POST", url, json={"template_name": name, "body": body})
+    _, listing, _ = await call("GET", f"{url}?order_by=template_name:asc")
+    assert [t["template_name"] for t in listing["data"]["data"]] == ["alpha", "Reminder", "Zeta"]
+    _, listing, _ = await call("GET", f"{url}?order_by=template_id:desc")
+    assert [t["template_name"] for t in listing["data"]["data"]] == ["Zeta", "alpha", "Reminder"]
+    _, listing, _ = await call("GET", f"{url}?q=template_name:reminder")
+    assert [t["template_name"] for t in listing["data"]["data"]] == ["Reminder"]
+    status, _, _ = await call("GET", f"{url}?q=color:red")
+    assert status == 400
