@@ -568,6 +568,9 @@ class Store:
             parameters: list[Any] = [their_number]
         else:
             conversation = await self.find_conversation(our_number, their_number)
+            if conversation is None and not our_number:
+                # A conversation keyed '' takes our number when the first reply arrives.
+                conversation = await self.find_conversation(None, their_number)
             if conversation is None:
                 return []
             conditions = ["m.conversation_id = ?"]

@@ -286,6 +286,7 @@ async def test_reply_joins_conversation_of_shared_number_send(store: Store) -> N
     assert len(conversations) == 1
     assert conversations[0].our_number == OURS
     assert [item.direction for item in await store.thread(OURS, AU_1)] == ["out", "in"]
+    assert [item.direction for item in await store.thread("", AU_1)] == ["out", "in"]
 
 
 async def test_conversation_orders_and_paging(store: Store) -> None:
