@@ -148,3 +148,36 @@ def test_script_closed_stdout_no_traceback(tmp_path):
     _, stderr = process.communicate(timeout=PROCESS_TIMEOUT)
     assert b"Traceback" not in stderr
     assert process.returncode == 1
+
+
+async def read_until(stream: asyncio.StreamReader, marker: bytes) -> bytes:
+    """Read `stream` until `marker` appears; fail at end of stream or after PROCESS_TIMEOUT."""
+    seen = b""
+    while marker not in seen:
+        chunk = await asyncio.wait_for(stream.read(4096), PROCESS_TIMEOUT)
+        assert chunk, f"stream ended before {marker!r}:\n{seen.decode(errors='replace')[-2000:]}"
+        seen += chunk
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("argv", "credentials"),
+    [
+        # No credentials: the inbox opens on the embedded sandbox.
+        ([], {}),
+        # --demo wins over credentials, which point at a closed port here.
+        (["--demo"], {"CLICKSEND_USERNAME": "someone", "CLICKSEND_API_KEY": "k", "CLICKSEND_BASE_URL": "http://127.0.0.1:9/v3"}),
+    ],
+)
+async def test_script_without_command_opens_demo_inbox(tmp_path, argv, credentials):
+    # Textual's headless mode needs no terminal; the inbox still renders its status bar.
+    environment = script_environment(tmp_path, TEXTUAL="headless", **credentials)
+    process = await asyncio.create_subprocess_exec(
+        str(SCRIPT), *argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment
+    )
+    try:
+        screen = await read_until(process.stderr, b"demo sandbox")
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT)
+    assert b"DEMO" in screen
