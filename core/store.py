@@ -564,17 +564,31 @@ class Store:
         ``our_number`` None the thread spans every number of ours.
         """
         if our_number is None:
-            conditions = ["m.their_number = ?"]
-            parameters: list[Any] = [their_number]
-        else:
-            conversation = await self.find_conversation(our_number, their_number)
-            if conversation is None and not our_number:
-                # A conversation keyed '' takes our number when the first reply arrives.
-                conversation = await self.find_conversation(None, their_number)
-            if conversation is None:
-                return []
-            conditions = ["m.conversation_id = ?"]
-            parameters = [conversation.id]
+            return await self._thread_where("m.their_number = ?", their_number, before, before_row, limit)
+        conversation = await self.find_conversation(our_number, their_number)
+        if conversation is None and not our_number:
+            # A conversation keyed '' takes our number when the first reply arrives.
+            conversation = await self.find_conversation(None, their_number)
+        if conversation is None:
+            return []
+        return await self._thread_where("m.conversation_id = ?", conversation.id, before, before_row, limit)
+
+    async def conversation_thread(
+        self,
+        conversation_id: int,
+        *,
+        before: datetime | None = None,
+        before_row: int | None = None,
+        limit: int = 100,
+    ) -> list[ThreadItem]:
+        """Return the latest ``limit`` messages of one conversation, oldest first (paging as ``thread``)."""
+        return await self._thread_where("m.conversation_id = ?", conversation_id, before, before_row, limit)
+
+    async def _thread_where(
+        self, condition: str, value: Any, before: datetime | None, before_row: int | None, limit: int
+    ) -> list[ThreadItem]:
+        conditions = [condition]
+        parameters: list[Any] = [value]
         if before is not None:
             conditions.append("m.ts < ?")
             parameters.append(to_db_time(before))
@@ -588,12 +602,6 @@ class Store:
             parameters,
         )
         return [_message_from_row(row) for row in reversed(rows)]
-
-    async def conversation_thread(self, conversation_id: int, *, before: datetime | None = None, limit: int = 100) -> list[ThreadItem]:
-        conversation = await self.conversation(conversation_id)
-        if conversation is None:
-            return []
-        return await self.thread(conversation.our_number, conversation.their_number, before=before, limit=limit)
 
     async def mark_read(self, conversation_id: int) -> None:
         async with self._transaction() as db:

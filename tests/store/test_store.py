@@ -600,3 +600,12 @@ async def test_alpha_sender_send_and_reply_share_conversation(store: Store) -> N
 async def test_memory_database_rejected() -> None:
     with pytest.raises(ValueError, match="cannot be ':memory:'"):
         await Store.connect(":memory:")
+
+
+async def test_conversation_thread_pages_by_row(store: Store) -> None:
+    await store.add_inbound([inbound(f"IN-{i}", body=f"m{i}", at=T0) for i in range(3)])
+    (conversation,) = await store.list_conversations()
+    latest = await store.conversation_thread(conversation.id, limit=2)
+    older = await store.conversation_thread(conversation.id, before_row=latest[0].row_id)
+    assert [item.body for item in latest] == ["m1", "m2"]
+    assert [item.body for item in older] == ["m0"]
