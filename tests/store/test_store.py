@@ -609,3 +609,15 @@ async def test_conversation_thread_pages_by_row(store: Store) -> None:
     older = await store.conversation_thread(conversation.id, before_row=latest[0].row_id)
     assert [item.body for item in latest] == ["m1", "m2"]
     assert [item.body for item in older] == ["m0"]
+
+
+async def test_concurrent_first_open_migrates_once(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.sqlite3"
+    stores = await asyncio.gather(*(Store.connect(path) for _ in range(4)))
+    try:
+        assert [await store.schema_version() for store in stores] == [SCHEMA_VERSION] * 4
+        await stores[0].add_inbound([inbound("IN-1")])
+        assert len(await stores[3].thread(None, AU_1)) == 1
+    finally:
+        for store in stores:
+            await store.close()
