@@ -63,9 +63,9 @@ MAX_SCHEDULE_AHEAD: Final = timedelta(days=120)
 # A schedule this far in the past is a mistake, not "send now".
 SCHEDULE_PAST_TOLERANCE: Final = timedelta(minutes=1)
 # How long a pending message must be absent from history before it is sent again. It
-# must exceed the longest a send request can take (the client's 30 s default timeout;
-# sends are never retried after the request left), so that a send still in flight in
-# another process is not repeated.
+# must exceed the longest a send request can take, so that a send still in flight in
+# another process is not repeated. The client's default timeout is 30 s, and a send
+# is never retried after its request left.
 # NOTE: this also assumes ClickSend lists an accepted message in its history within
 # this time; that delay is not documented.
 DEFAULT_RECONCILE_GRACE: Final = timedelta(minutes=2)

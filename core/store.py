@@ -2,10 +2,10 @@
 
 Layout of the work:
 
-- ``Store.open(path)`` opens two aiosqlite connections: a writer (every write runs in
-  ``BEGIN IMMEDIATE`` under an in-process lock, so concurrent writers wait on the
-  busy timeout instead of failing with "database is locked") and a reader (WAL lets
-  it read while the writer writes). ``close()`` stops both worker threads.
+- ``Store.open(path)`` opens two aiosqlite connections, a writer and a reader. Every
+  write runs in ``BEGIN IMMEDIATE`` under an in-process lock, so concurrent writers
+  wait on the busy timeout instead of failing with "database is locked". WAL lets the
+  reader read while the writer writes. ``close()`` stops both worker threads.
 - Writes take batches and issue one ``executemany`` per statement per batch.
 - ``data_version()`` reads ``PRAGMA data_version`` on the writer connection, which
   changes only when another connection (another process) commits.
@@ -223,7 +223,7 @@ class OutboundDraft:
 
 @dataclass(frozen=True)
 class SendUpdate:
-    """ClickSend's answer for one outbox message (from a send response or from history)."""
+    """ClickSend's result for one outbox message (from a send response or from history)."""
 
     client_ref: str
     status: str  # a core.status value
@@ -768,7 +768,7 @@ class Store:
             return await _select_messages(db, "m.client_ref", [draft.client_ref for draft in drafts])
 
     async def record_send_updates(self, updates: Sequence[SendUpdate]) -> list[StatusChange]:
-        """Record ClickSend's answer per outbox message and close those outbox rows.
+        """Record ClickSend's result per outbox message and close those outbox rows.
 
         A status never moves backwards: a receipt that overtook the send response keeps
         its 'delivered'. Receipts that were waiting for these message ids are applied.
@@ -1397,8 +1397,8 @@ async def _select_messages(
 def _outbound_pair(draft: OutboundDraft) -> tuple[str, str]:
     """Return the conversation key of an outbound message.
 
-    A reply can only come back to a phone number, so a send from an alphanumeric sender
-    ID (or from ClickSend's shared pool) is keyed like one from an unknown number: it
+    A reply can only come back to a phone number. So a send from an alphanumeric sender
+    ID, or from ClickSend's shared pool, is keyed like one from an unknown number. It
     joins the contact's latest conversation, and the first reply names our number.
     """
     sender = draft.sender or ""
