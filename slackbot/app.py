@@ -14,6 +14,7 @@ background work in `report_error`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import time
@@ -72,6 +73,8 @@ logger = logging.getLogger(__name__)
 RATE_LIMIT_RETRIES = 3
 # A confirm button stops working after this long; the price it showed may be stale by then.
 CONFIRM_TTL_SECONDS = 15 * 60
+# The compose form's parts and price preview waits for this pause in typing (seconds).
+PREVIEW_DELAY_SECONDS = 0.5
 # How long close() lets background work finish before cancelling it.
 SHUTDOWN_GRACE_SECONDS = 10.0
 
@@ -162,6 +165,8 @@ class SlackBot:
         self.queues = ChannelQueues()
         self.relay = Relay(settings=settings, store=store, poster=self.poster, queues=self.queues)
         self._pending: dict[str, PendingSend] = {}
+        self._previews: dict[str, asyncio.Task[None]] = {}  # view id -> pending compose preview
+        self.preview_delay = PREVIEW_DELAY_SECONDS
         self._tasks: set[asyncio.Task[Any]] = set()
         self._event_task: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
@@ -206,11 +211,14 @@ class SlackBot:
             await asyncio.gather(*set(self._tasks), return_exceptions=True)
         await self.queues.join()
 
-    def spawn(self, work: Coroutine[Any, Any, Any], *, work_name: str, requester: Requester | None = None) -> None:
+    def spawn(
+        self, work: Coroutine[Any, Any, Any], *, work_name: str, requester: Requester | None = None
+    ) -> asyncio.Task[None]:
         """Run `work` after the acknowledgement; its errors go to `report_error`."""
         task = asyncio.create_task(self._guarded(work, work_name=work_name, requester=requester), name=f"slack-{work_name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _guarded(self, work: Coroutine[Any, Any, Any], *, work_name: str, requester: Requester | None) -> None:
         try:
@@ -653,9 +661,21 @@ class SlackBot:
         await ack()
         view = body.get("view") or {}
         values = _view_values(view)
-        self.spawn(self._update_compose_preview(view, values), work_name="compose preview")
+        # Slack sends an action per typed character; only the last one within the delay is priced.
+        view_id = view.get("id", "")
+        earlier = self._previews.pop(view_id, None)
+        if earlier is not None:
+            earlier.cancel()
+        task = self.spawn(self._update_compose_preview(view, values), work_name="compose preview")
+        self._previews[view_id] = task
+        task.add_done_callback(functools.partial(self._forget_preview, view_id))
+
+    def _forget_preview(self, view_id: str, task: asyncio.Task[None]) -> None:
+        if self._previews.get(view_id) is task:
+            del self._previews[view_id]
 
     async def _update_compose_preview(self, view: dict[str, Any], values: dict[str, Any]) -> None:
+        await asyncio.sleep(self.preview_delay)
         text = values.get("body") or ""
         info = count_segments(text)
         preview = f"{len(text)} characters, {info.parts} part{'s' if info.parts != 1 else ''}, {info.encoding}"

@@ -188,3 +188,19 @@ def test_manifest_declares_what_the_bot_uses():
     assert "home_tab_enabled: true" in lines
     assert "socket_mode_enabled: true" in lines
     assert "request_url: https://smsdesk.example.com/slack/events" in lines
+
+
+async def test_compose_typing_burst_priced_once(start_bot):
+    harness = await start_bot()
+    harness.bot.preview_delay = 2.0  # wide enough that the five requests below fall inside it
+    for text in ("h", "he", "hel", "hell", "hello"):
+        payload = compose_submission("+61491570156", text)
+        payload["type"] = "block_actions"
+        payload["actions"] = [{"type": "plain_text_input", "action_id": "sms_compose_body", "block_id": "body",
+                               "value": text, "action_ts": f"{time.time():.6f}"}]
+        await harness.requester.interaction(payload)
+    await wait_for(lambda: harness.slack.calls_to("views.update"))
+    await harness.bot.idle()
+
+    [update] = harness.slack.calls_to("views.update")
+    assert "5 characters" in update.params["view"]["blocks"][-1]["elements"][0]["text"]
