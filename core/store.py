@@ -798,6 +798,7 @@ class Store:
                     "country": update.country,
                     "carrier": update.carrier,
                 }
+            await _drop_foreign_copies(db, [state for state in states if state.changed and state.message_id])
             await _save_states(db, states, with_extra=True)
             await db.executemany(
                 "UPDATE outbox SET state = 'done', last_error = NULL WHERE client_ref = ?",
@@ -1561,6 +1562,42 @@ async def _save_states(db: aiosqlite.Connection, states: Sequence[_RowState], *,
                 if state.extra
             ],
         )
+
+
+async def _drop_foreign_copies(db: aiosqlite.Connection, states: Sequence[_RowState]) -> None:
+    """Delete rows that a history sync created for these outbox messages under their ClickSend id.
+
+    That happens when a history row of ours came without our reference in its
+    custom_string. The outbox row is the one that front-ends and receipts refer to, so
+    the copy goes, and the conversation summary is recomputed without it.
+    """
+    pairs = [(state.message_id, state.row_id) for state in states]
+    if not pairs:
+        return
+    async with db.execute(
+        """
+        SELECT m.id, m.conversation_id FROM messages m
+        JOIN json_each(?) pair ON m.message_id = json_extract(pair.value, '$[0]')
+                               AND m.id != json_extract(pair.value, '$[1]')
+        WHERE m.direction = 'out' AND m.client_ref IS NULL
+        """,
+        (json.dumps(pairs),),
+    ) as cursor:
+        copies = await cursor.fetchall()
+    if not copies:
+        return
+    log.info("replacing %d history copy row(s) with their outbox rows", len(copies))
+    await db.executemany("DELETE FROM slack_posts WHERE message_row = ?", [(row["id"],) for row in copies])
+    await db.executemany("DELETE FROM messages WHERE id = ?", [(row["id"],) for row in copies])
+    await db.executemany(
+        """
+        UPDATE conversations SET last_message_row = (
+            SELECT id FROM messages WHERE conversation_id = conversations.id ORDER BY ts DESC, id DESC LIMIT 1
+        )
+        WHERE id = ?
+        """,
+        sorted({(row["conversation_id"],) for row in copies}),
+    )
 
 
 def _change_of(state: _RowState) -> StatusChange:

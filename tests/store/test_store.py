@@ -621,3 +621,20 @@ async def test_concurrent_first_open_migrates_once(tmp_path: Path) -> None:
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_send_result_replaces_history_copy(store: Store) -> None:
+    # History sync saw the message first, without our reference in its custom_string.
+    await store.add_to_outbox([draft("a" * 16)])
+    await store.merge_history(
+        [HistoryRecord(message_id="MSG-1", direction="out", our_number="", their_number=AU_1, body="hello",
+                       status=status.SENT, ts=datetime.now(UTC))]
+    )
+    assert len(await store.thread(None, AU_1)) == 2
+
+    await store.record_send_updates([SendUpdate(client_ref="a" * 16, status=status.QUEUED, message_id="MSG-1")])
+
+    (message,) = await store.thread(None, AU_1)
+    assert message.client_ref == "a" * 16
+    assert message.message_id == "MSG-1"
+    assert (await store.list_conversations())[0].last_body == "hello"
