@@ -98,10 +98,10 @@ class Syncer:
         records = self.ingestor.parse_many(items, kind="inbound")
         inserted = await self.ingestor.add_inbound(records)
 
-        for record in records:
-            if record.message_id.startswith("local-"):
-                continue  # no ClickSend id to mark
-            await self.client.mark_inbound_message_read(record.message_id)
+        # Several POLL rules list the same message several times; one mark-read covers them.
+        message_ids = dict.fromkeys(record.message_id for record in records if not record.message_id.startswith("local-"))
+        for message_id in message_ids:
+            await self.client.mark_inbound_message_read(message_id)
         log.info("polled %d inbound message(s), %d new", len(items), len(inserted))
         return len(inserted)
 
