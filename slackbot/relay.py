@@ -56,9 +56,8 @@ class ChannelUnavailableError(Exception):
 class SlackPoster:
     """chat.postMessage with the fixes for `not_in_channel` and lasting rate limits."""
 
-    def __init__(self, client: AsyncWebClient, *, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+    def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
-        self._sleep = sleep
 
     async def call(self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any) -> AsyncSlackResponse:
         """Call a Web API method, waiting out a 429 that the client's retry handler gave up on."""
@@ -70,7 +69,7 @@ class SlackPoster:
                     raise
                 delay = _retry_after(error)
                 logger.warning("Slack rate limited %s again; waiting %.1f s", getattr(method, "__name__", "call"), delay)
-                await self._sleep(delay)
+                await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
     async def post(self, *, channel: str, **kwargs: Any) -> AsyncSlackResponse:

@@ -199,3 +199,15 @@ async def test_webhook_does_not_wait_for_slow_slack(start_bot, http_session, fak
     assert fake_slack.calls_to("chat.postMessage") == []
     [post] = await relayed(harness, 1)
     assert "ok" in post.text
+
+
+async def test_lasting_rate_limit_waited_out(start_bot, http_session, fake_slack):
+    harness = await start_bot()
+    # More 429s in a row than the Web API client retries by itself.
+    fake_slack.rate_limit("chat.postMessage", retry_after=0, times=5)
+
+    await push_inbound(harness, http_session, "IN-0001", "hello")
+    [post] = await relayed(harness, 1)
+
+    assert [call.ok for call in fake_slack.calls_to("chat.postMessage")] == [False] * 5 + [True]
+    assert "hello" in post.text

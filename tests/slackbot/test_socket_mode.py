@@ -49,7 +49,7 @@ async def command_acked(stub, envelope_id):
     return ack
 
 
-async def test_reconnects_after_disconnect_and_failed_reconnect(start_bot, fake_slack):
+async def test_reconnects_after_disconnect_and_failed_reconnect(start_bot, fake_slack, caplog):
     harness = await start_bot()
     stub = SocketModeStub(fake_slack)
     runner = SocketModeRunner(
@@ -71,9 +71,10 @@ async def test_reconnects_after_disconnect_and_failed_reconnect(start_bot, fake_
 
     assert "/sms send NUMBER" in ack["payload"]["text"]
     assert len(fake_slack.calls_to("apps.connections.open", ok=False)) == 1
+    assert "Task exception was never retrieved" not in caplog.text
 
 
-async def test_watchdog_replaces_client_that_stays_down(start_bot, fake_slack):
+async def test_watchdog_replaces_client_that_stays_down(start_bot, fake_slack, caplog):
     harness = await start_bot()
     stub = SocketModeStub(fake_slack)
     runner = SocketModeRunner(
@@ -96,6 +97,8 @@ async def test_watchdog_replaces_client_that_stays_down(start_bot, fake_slack):
         await runner.close()
 
     assert "/sms send NUMBER" in ack["payload"]["text"]
+    assert "replacing the client" in caplog.text
+    assert "Task exception was never retrieved" not in caplog.text
 
 
 def test_cli_socket_mode_without_app_token(monkeypatch, sandbox, tmp_path, capsys):
