@@ -51,13 +51,15 @@ _UNIX_TIMESTAMP = re.compile(r"^\d{9,}(\.\d+)?$")
 # Fields that ClickSend's history accepts in `q=field:value`.
 HISTORY_QUERY_FIELDS = ("status", "to", "from", "message_id", "subaccount_id")
 
-# What to do about a message that ClickSend rejected inside a successful send,
-# by its per-message status (ClickSend REST v3 response codes). {sender} is
-# the --from value.
+# Next steps for a message that ClickSend rejected inside a successful send,
+# keyed by its per-message status (ClickSend REST v3 response codes). The
+# {sender} field is filled with the --from value.
 REJECTION_NEXT_STEPS = {
     "INVALID_RECIPIENT": "ClickSend rejected the number as invalid; check it",
     "COUNTRY_NOT_ENABLED": "the account may not send to this country; enable it in the ClickSend dashboard",
-    "INVALID_SENDER_ID": "the sender {sender} is not approved for this account; use an approved one or leave --from out",
+    "INVALID_SENDER_ID": (
+        "the sender {sender} is not approved for this account; use an approved one or leave --from out"
+    ),
     "INSUFFICIENT_CREDIT": "the account is out of credit; top it up in the ClickSend dashboard",
     "THROTTLED": "the same text went to this number seconds ago; wait a little or change the text",
     "EMPTY_MESSAGE": "the text is empty; give --body TEXT",
@@ -98,7 +100,7 @@ def parse_when(text: str, *, settings: Settings, option: str = "WHEN") -> dateti
 
 
 def check_schedule(moment: datetime, *, now: datetime, settings: Settings) -> datetime:
-    """Reject a schedule in the past or further ahead than the send service accepts; return it otherwise."""
+    """Return `moment`, or raise UsageError when it is in the past or further ahead than the send service accepts."""
     shown = _format_time(moment, settings)
     if moment <= now:
         raise UsageError(
@@ -147,7 +149,7 @@ def _zone_name(settings: Settings) -> str:
 def to_jsonable(value: Any) -> Any:
     """Convert models, dataclasses, Decimals and datetimes into plain JSON values.
 
-    Money stays exact as a string ("0.0770"); times are ISO 8601 in UTC;
+    Money stays exact as a string ("0.0770"), times are ISO 8601 in UTC, and
     secrets are masked.
     """
     if isinstance(value, BaseModel):
@@ -236,7 +238,7 @@ def _require_credentials(settings: Settings) -> None:
 
 @contextlib.asynccontextmanager
 async def open_client(settings: Settings) -> AsyncIterator[Any]:
-    """Open a ClickSendClient from the settings; raise UsageError when credentials are missing."""
+    """Open a ClickSendClient from the settings, or raise UsageError when credentials are missing."""
     from core.client import ClickSendClient
 
     _require_credentials(settings)
@@ -357,11 +359,12 @@ def _outcome_json(outcome: Any) -> dict[str, Any]:
 
 
 def _report_outcome(outcome: Any, *, sender: str | None) -> int:
-    """Explain every recipient that was not accepted on stderr; return the exit code."""
+    """Explain on stderr every recipient that was not accepted, and return the exit code."""
     for recipient in outcome.recipients:
         if recipient.status == status.FAILED:
             reason = recipient.error or "no reason given"
-            next_step = REJECTION_NEXT_STEPS.get(reason, "").format(sender=repr(sender) if sender else "(account default)")
+            shown_sender = repr(sender) if sender else "(account default)"
+            next_step = REJECTION_NEXT_STEPS.get(reason, "").format(sender=shown_sender)
             fail(f"the message to {recipient.to} failed: {reason}" + (f" ({next_step})" if next_step else ""))
     if outcome.pending_count:
         fail(
@@ -376,7 +379,7 @@ async def cmd_price(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     to = _recipients(args, settings)
     sender = _sender(args, settings)
-    # The schedule does not change the price; it is checked so that a send
+    # The schedule does not change the price. It is checked so that a send
     # command turned into a price command reports the same mistakes.
     _schedule(args, settings)
     values = _template_values(args.var)
@@ -520,7 +523,7 @@ def _history_query(queries: Sequence[str], settings: Settings) -> str | None:
                 + ", ".join(HISTORY_QUERY_FIELDS)
             )
         value = value.strip()
-        # Numbers are matched in E.164; a sender ID such as ACMEPLUMB is matched as written.
+        # Numbers are matched in E.164, and a sender ID such as ACMEPLUMB as written.
         if field in ("to", "from") and not any(char.isalpha() for char in value):
             value = normalize_number(value, default_region=settings.default_region)
         parts.append(f"{field}:{value}")
@@ -558,11 +561,11 @@ async def cmd_history(args: argparse.Namespace) -> int:
     until = parse_when(args.until, settings=settings, option="--until") if args.until else None
     if since and until and since > until:
         raise UsageError(f"--since {args.since} is after --until {args.until}; swap them")
-    # An export takes every matching row unless --limit says otherwise.
+    # An export takes every matching row unless --limit is given.
     limit = _limit(args, None if args.export else DEFAULT_LIST_LIMIT)
 
     async with open_client(settings) as client:
-        # A listing shows the newest messages first; an export is chronological.
+        # A listing shows the newest messages first, and an export is chronological.
         order = "date:asc" if args.export else "date:desc"
         rows = await _take(client.iter_history(q=query, order_by=order, date_from=since, date_to=until), limit)
 
@@ -603,7 +606,7 @@ def _write_history_csv(path: Path, rows: Sequence[Any]) -> int:
             writer.writerow(HISTORY_CSV_COLUMNS)
             for row in rows:
                 values = to_jsonable(row)
-                writer.writerow(["" if values.get(column) is None else values.get(column) for column in HISTORY_CSV_COLUMNS])
+                writer.writerow([_cell(values.get(column)) for column in HISTORY_CSV_COLUMNS])
     except OSError as error:
         raise UsageError(f"cannot write --export {path}: {error.strerror}; choose a writable path") from None
     return len(rows)
@@ -716,29 +719,24 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def _missing_settings(settings: Settings) -> list[dict[str, str]]:
-    missing = []
-    if not settings.clicksend_username:
-        missing.append(
-            {"setting": "CLICKSEND_USERNAME (clicksend_username)", "effect": "needed to use ClickSend; without it smsdesk opens the demo sandbox"}
-        )
-    if settings.clicksend_api_key is None:
-        missing.append(
-            {"setting": "CLICKSEND_API_KEY (clicksend_api_key)", "effect": "needed to use ClickSend; without it smsdesk opens the demo sandbox"}
-        )
-    if settings.webhook.token is None:
-        missing.append(
-            {"setting": "SMSDESK_WEBHOOK_TOKEN ([webhook] token)", "effect": "`smsdesk serve` polls only, no webhook routes"}
-        )
-    if settings.slack.bot_token is None:
-        missing.append({"setting": "SLACK_BOT_TOKEN ([slack] bot_token)", "effect": "needed by `smsdesk slack`"})
-    if settings.slack.app_token is None and settings.slack.signing_secret is None:
-        missing.append(
-            {
-                "setting": "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET",
-                "effect": "`smsdesk slack` needs one: the app token for Socket Mode or the signing secret for HTTP",
-            }
-        )
-    return missing
+    """List unset settings, each with what does not work without it."""
+    without_clicksend = "needed to use ClickSend; without it smsdesk opens the demo sandbox"
+    checks = [
+        (not settings.clicksend_username, "CLICKSEND_USERNAME (clicksend_username)", without_clicksend),
+        (settings.clicksend_api_key is None, "CLICKSEND_API_KEY (clicksend_api_key)", without_clicksend),
+        (
+            settings.webhook.token is None,
+            "SMSDESK_WEBHOOK_TOKEN ([webhook] token)",
+            "`smsdesk serve` polls only, no webhook routes",
+        ),
+        (settings.slack.bot_token is None, "SLACK_BOT_TOKEN ([slack] bot_token)", "needed by `smsdesk slack`"),
+        (
+            settings.slack.app_token is None and settings.slack.signing_secret is None,
+            "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET",
+            "`smsdesk slack` needs one: the app token for Socket Mode or the signing secret for HTTP",
+        ),
+    ]
+    return [{"setting": setting, "effect": effect} for is_missing, setting, effect in checks if is_missing]
 
 
 # --- front-ends and services of other packages ---------------------------------------------
@@ -812,25 +810,126 @@ SANDBOX_HELP = "Run the local ClickSend simulator on 127.0.0.1 (no account, noth
 
 
 def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
-    """Options every command takes. Subcommands use SUPPRESS so they do not reset a value given before the command."""
-    default = argparse.SUPPRESS if suppress else None
+    """Build the options every command takes.
+
+    The copies on subcommands default to SUPPRESS, so that `smsdesk --json
+    history` keeps the --json given before the command.
+    """
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", default=default, help="configuration file (default: $SMSDESK_CONFIG, else the user config dir)")
-    common.add_argument("--base-url", metavar="URL", default=default, help="ClickSend API base URL (default: $CLICKSEND_BASE_URL, else https://rest.clicksend.com/v3)")
-    common.add_argument("--json", action="store_true", default=default if suppress else False, help="print machine-readable JSON on stdout")
-    common.add_argument("-v", "--verbose", action="count", default=default if suppress else 0, help="log more on stderr (-vv for debug)")
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS if suppress else None,
+        help="configuration file (default: $SMSDESK_CONFIG, else config.toml in the user config dir)",
+    )
+    common.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=argparse.SUPPRESS if suppress else None,
+        help="ClickSend API base URL (default: $CLICKSEND_BASE_URL, else https://rest.clicksend.com/v3)",
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="print machine-readable JSON on stdout",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="log more on stderr (-vv for debug)",
+    )
     return common
 
 
-def _message_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--to", metavar="NUMBER", action="append", required=True, help="recipient; repeat for several (E.164 or a national number of default_region)")
+def _add_message_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--to",
+        metavar="NUMBER",
+        action="append",
+        required=True,
+        help="recipient in E.164 or as a national number of default_region; repeat for several",
+    )
     body = parser.add_mutually_exclusive_group(required=True)
     body.add_argument("--body", metavar="TEXT", help="message text; - reads it from stdin")
     body.add_argument("--template", metavar="NAME", help="use a saved template (name or id) as the text")
-    parser.add_argument("--var", metavar="NAME=VALUE", action="append", default=[], help="value for a template placeholder; repeatable")
-    parser.add_argument("--from", dest="sender", metavar="SENDER", help="sender ID (up to 11 letters and digits) or number; default: the account's")
-    parser.add_argument("--schedule", metavar="WHEN", help="send later: ISO 8601 (local time without an offset) or Unix seconds, at most 4 months ahead")
+    parser.add_argument(
+        "--var", metavar="NAME=VALUE", action="append", default=[], help="value for a {NAME} placeholder; repeatable"
+    )
+    parser.add_argument(
+        "--from",
+        dest="sender",
+        metavar="SENDER",
+        help="approved sender ID (up to 11 letters and digits) or number; default: the account's",
+    )
+    parser.add_argument(
+        "--schedule",
+        metavar="WHEN",
+        help=f"send later: ISO 8601 (local time without an offset) or Unix seconds, "
+        f"at most {MAX_SCHEDULE_AHEAD.days} days ahead",
+    )
     parser.add_argument("--custom-string", metavar="REF", help="your reference, returned with receipts and replies")
+
+
+def _add_template_commands(templates: argparse.ArgumentParser, common: list[argparse.ArgumentParser]) -> None:
+    actions = templates.add_subparsers(dest="templates_action", metavar="ACTION", required=True)
+    actions.add_parser("list", parents=common, help="list every template")
+
+    show = actions.add_parser("show", parents=common, help="print one template")
+    show.add_argument("template", metavar="ID_OR_NAME")
+
+    add = actions.add_parser("add", parents=common, help="create a template")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--body", metavar="TEXT", required=True, help="template text; - reads it from stdin")
+
+    edit = actions.add_parser("edit", parents=common, help="change a template's name or text")
+    edit.add_argument("template", metavar="ID_OR_NAME")
+    edit.add_argument("--name", metavar="NEW_NAME")
+    edit.add_argument("--body", metavar="TEXT", help="new text; - reads it from stdin")
+
+    remove = actions.add_parser("rm", parents=common, help="delete a template")
+    remove.add_argument("template", metavar="ID_OR_NAME")
+
+
+def _add_history_options(history: argparse.ArgumentParser) -> None:
+    history.add_argument(
+        "--query",
+        metavar="FIELD:VALUE",
+        action="append",
+        default=[],
+        help="filter, repeatable; FIELD is one of " + ", ".join(HISTORY_QUERY_FIELDS),
+    )
+    history.add_argument("--since", metavar="WHEN", help="from this time (ISO 8601 or Unix seconds)")
+    history.add_argument("--until", metavar="WHEN", help="up to this time (ISO 8601 or Unix seconds)")
+    history.add_argument("--export", metavar="FILE", help="write the matching messages to a CSV file")
+    history.add_argument(
+        "--limit",
+        metavar="N",
+        type=int,
+        help=f"at most N messages (default {DEFAULT_LIST_LIMIT}, all with --export; 0 for all)",
+    )
+
+
+def _add_slack_options(slack: argparse.ArgumentParser) -> None:
+    mode = slack.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--socket-mode",
+        dest="socket_mode",
+        action="store_const",
+        const=True,
+        help="use Socket Mode (needs SLACK_APP_TOKEN)",
+    )
+    mode.add_argument(
+        "--http",
+        dest="socket_mode",
+        action="store_const",
+        const=False,
+        help="serve Slack's HTTP requests (needs SLACK_SIGNING_SECRET)",
+    )
+    slack.add_argument("--host", help="address to listen on in HTTP mode (default: [slack] host)")
+    slack.add_argument("--port", type=int, help="TCP port to listen on in HTTP mode (default: [slack] port)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -844,49 +943,31 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = [_common_options(suppress=True)]
 
-    def add(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
-        return commands.add_parser(name, parents=common, help=help_text, description=help_text, **kwargs)
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=common, help=help_text, description=help_text)
 
     send = add("send", "Send an SMS to one or more numbers.")
-    _message_options(send)
+    _add_message_options(send)
     send.add_argument("--allow-opted-out", action="store_true", help="send even to numbers that replied STOP")
 
     price = add("price", "Show parts, encoding and price per recipient, and the total, without sending.")
-    _message_options(price)
+    _add_message_options(price)
 
     cancel = add("cancel", "Cancel a scheduled SMS, or all of them.")
     cancel.add_argument("message_id", metavar="MESSAGE_ID", nargs="?", help="ClickSend message id of the scheduled SMS")
     cancel.add_argument("--all", action="store_true", help="cancel every scheduled SMS of the account")
     cancel.add_argument("--custom-string", metavar="REF", help="with --all: only the scheduled SMS with this reference")
 
-    templates = add("templates", "List, show, add, edit or remove message templates.")
-    template_actions = templates.add_subparsers(dest="templates_action", metavar="ACTION", required=True)
-    template_actions.add_parser("list", parents=common, help="list every template")
-    show = template_actions.add_parser("show", parents=common, help="print one template")
-    show.add_argument("template", metavar="ID_OR_NAME")
-    add_template = template_actions.add_parser("add", parents=common, help="create a template")
-    add_template.add_argument("name", metavar="NAME")
-    add_template.add_argument("--body", metavar="TEXT", required=True, help="template text; - reads it from stdin")
-    edit = template_actions.add_parser("edit", parents=common, help="change a template's name or text")
-    edit.add_argument("template", metavar="ID_OR_NAME")
-    edit.add_argument("--name", metavar="NEW_NAME")
-    edit.add_argument("--body", metavar="TEXT", help="new text; - reads it from stdin")
-    remove = template_actions.add_parser("rm", parents=common, help="delete a template")
-    remove.add_argument("template", metavar="ID_OR_NAME")
-
-    history = add("history", "List sent messages from ClickSend's history, or export them to CSV.")
-    history.add_argument("--query", metavar="FIELD:VALUE", action="append", default=[], help="filter, repeatable: " + ", ".join(HISTORY_QUERY_FIELDS))
-    history.add_argument("--since", metavar="WHEN", help="from this time (ISO 8601 or Unix seconds)")
-    history.add_argument("--until", metavar="WHEN", help="up to this time (ISO 8601 or Unix seconds)")
-    history.add_argument("--export", metavar="FILE", help="write the matching messages to a CSV file")
-    history.add_argument("--limit", metavar="N", type=int, help=f"at most N messages (default {DEFAULT_LIST_LIMIT}, all with --export; 0 for all)")
-
+    _add_template_commands(add("templates", "List, show, add, edit or remove message templates."), common)
+    _add_history_options(add("history", "List sent messages from ClickSend's history, or export them to CSV."))
     for name, help_text in (
         ("receipts", "List delivery receipts waiting at ClickSend."),
         ("inbound", "List inbound SMS (replies) waiting at ClickSend."),
     ):
         listing = add(name, help_text)
-        listing.add_argument("--limit", metavar="N", type=int, help=f"at most N (default {DEFAULT_LIST_LIMIT}; 0 for all)")
+        listing.add_argument(
+            "--limit", metavar="N", type=int, help=f"at most N (default {DEFAULT_LIST_LIMIT}; 0 for all)"
+        )
 
     config = add("config", "Show which configuration file is read, or check the settings.")
     config_actions = config.add_subparsers(dest="config_action", metavar="ACTION", required=True)
@@ -897,15 +978,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = add("serve", "Run the ClickSend webhook receiver and the pollers until interrupted.")
     serve.add_argument("--host", help="address to listen on (default: [webhook] host)")
     serve.add_argument("--port", type=int, help="TCP port to listen on (default: [webhook] port)")
+    # The sandbox parses its own options, so its help comes from the sandbox too.
     commands.add_parser("sandbox", help=SANDBOX_HELP, add_help=False)
-    slack = add("slack", "Run the Slack bot until interrupted.")
-    mode = slack.add_mutually_exclusive_group()
-    mode.add_argument("--socket-mode", dest="socket_mode", action="store_const", const=True, help="use Socket Mode (needs SLACK_APP_TOKEN)")
-    mode.add_argument("--http", dest="socket_mode", action="store_const", const=False, help="serve Slack's HTTP requests (needs SLACK_SIGNING_SECRET)")
-    slack.add_argument("--host", help="address to listen on in HTTP mode (default: [slack] host)")
-    slack.add_argument("--port", type=int, help="TCP port to listen on in HTTP mode (default: [slack] port)")
+    _add_slack_options(add("slack", "Run the Slack bot until interrupted."))
     tui = add("tui", "Open the terminal inbox.")
-    tui.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="use the local sandbox with demo data")
+    tui.add_argument(
+        "--demo", action="store_true", default=argparse.SUPPRESS, help="use the local sandbox with demo data"
+    )
     return parser
 
 
@@ -913,8 +992,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    if verbosity <= 0:
+        level = logging.WARNING
+    elif verbosity == 1:
+        level = logging.INFO
+    else:
+        level = logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# Errors in what the user gave: an argument, a setting, a number, a template.
+USAGE_ERRORS = (UsageError, ConfigError, InvalidNumberError, InvalidSenderError, SendValidationError, TemplateError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -941,7 +1029,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILURE
-    except (UsageError, ConfigError, InvalidNumberError, InvalidSenderError, SendValidationError, TemplateError) as error:
+    except USAGE_ERRORS as error:
         fail(str(error))
         return EXIT_USAGE
     except OutcomeUnknownError as error:
