@@ -42,6 +42,13 @@ _EDGE_PUNCTUATION: Final = re.compile(r"^[\W_]+|[\W_]+$")
 _FIRST_SENTENCE: Final = re.compile(r"^\s*([^.!?\n]+)[.!?\n]")
 
 
+def _configured(settings: object, name: str) -> list[str] | None:
+    fields_set = getattr(settings, "model_fields_set", None)
+    if fields_set is not None and name not in fields_set:
+        return None
+    return getattr(settings, name, None) or None
+
+
 def _normalize(text: str) -> str:
     """Casefold, treat hyphens and underscores as spaces, collapse spaces, strip edge punctuation."""
     words = _WORD_SEPARATORS.sub(" ", text.casefold()).strip()
@@ -70,11 +77,12 @@ class KeywordMatcher:
 
     @classmethod
     def from_settings(cls, settings: object) -> KeywordMatcher:
-        """Build the matcher from ``settings.opt_out_keywords`` and ``opt_in_keywords`` when set."""
-        return cls.from_keywords(
-            getattr(settings, "opt_out_keywords", None) or None,
-            getattr(settings, "opt_in_keywords", None) or None,
-        )
+        """Build the matcher from ``settings.opt_out_keywords`` and ``opt_in_keywords``.
+
+        Only lists that the user set (in the file, the environment or a flag) replace
+        this module's defaults; a settings model's own defaults do not.
+        """
+        return cls.from_keywords(_configured(settings, "opt_out_keywords"), _configured(settings, "opt_in_keywords"))
 
     def classify(self, text: str) -> Classification | None:
         """Return 'opt_out', 'opt_in', 'possible' or None for an ordinary message."""

@@ -274,3 +274,24 @@ async def test_closed_bus_ends_iteration() -> None:
     subscription = bus.subscribe()
     bus.close()
     assert [event async for event in subscription] == []
+
+
+def test_settings_defaults_keep_full_keyword_list(tmp_path) -> None:
+    from core.config import load_settings
+
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    matcher = KeywordMatcher.from_settings(load_settings(config_path=config))
+    assert matcher.classify("REVOKE") == "opt_out"
+    assert matcher.classify("opt out") == "opt_out"
+    assert matcher.classify("UNSTOP") == "opt_in"
+
+
+def test_settings_keywords_replace_defaults(tmp_path) -> None:
+    from core.config import load_settings
+
+    config = tmp_path / "config.toml"
+    config.write_text('opt_out_keywords = ["HALT"]\n')
+    matcher = KeywordMatcher.from_settings(load_settings(config_path=config))
+    assert matcher.classify("halt") == "opt_out"
+    assert matcher.classify("STOP") is None
