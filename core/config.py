@@ -87,7 +87,9 @@ def default_cache_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "cache.sqlite3"
 
 
-def find_config_file(config_path: str | Path | None = None, *, environ: Mapping[str, str] | None = None) -> tuple[Path, str]:
+def find_config_file(
+    config_path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> tuple[Path, str]:
     """Return the configuration file to read and where that choice came from.
 
     The second item is '--config', '$SMSDESK_CONFIG' or 'default'. The file
@@ -401,7 +403,8 @@ class _StandardEnvSource(PydanticBaseSettingsSource):
         values: dict[str, Any] = {}
         for env_name, location in STANDARD_ENV_NAMES.items():
             value = os.environ.get(env_name)
-            if value is None:
+            # An empty variable (`export CLICKSEND_BASE_URL=`) counts as unset.
+            if not value:
                 continue
             target = values
             for key in location[:-1]:
@@ -446,7 +449,10 @@ def _describe_errors(error: ValidationError, overrides: Mapping[str, Any]) -> li
         key = ".".join(location)
         message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
-            problems.append(f"unknown setting {key} in {_origin(location, overrides)}; check the spelling against config.example.toml")
+            problems.append(
+                f"unknown setting {key} in {_origin(location, overrides)}; "
+                "check the spelling against config.example.toml"
+            )
             continue
         if not location:
             problems.append(f"{message} (set in {_origin(location, overrides)})")

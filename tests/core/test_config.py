@@ -384,3 +384,9 @@ def test_example_loads_as_is():
     settings = load_settings(config_path=EXAMPLE)
     assert settings.config_file == EXAMPLE
     assert settings.has_credentials is False
+
+
+def test_empty_standard_variable_is_unset(monkeypatch, tmp_path):
+    config = write(tmp_path / "c.toml", 'clicksend_base_url = "http://127.0.0.1:4/v3"\n')
+    monkeypatch.setenv("CLICKSEND_BASE_URL", "")
+    assert load_settings(config_path=config).clicksend_base_url == "http://127.0.0.1:4/v3"
