@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 # How often the background task applies due events, in wall seconds.
 TICK_SECONDS = 0.05
 
+# Wall seconds that stop() waits for requests still in progress.
+SHUTDOWN_TIMEOUT_SECONDS = 1.0
+
 # Minimum wall seconds between background saves; the whole state is rewritten each time.
 SAVE_INTERVAL_SECONDS = 1.0
 
@@ -99,7 +102,12 @@ class SandboxServer:
         app[api.SERVER_KEY] = self
         api.add_routes(app)
         control.add_routes(app)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        # Like a real server, a request keeps running when its client gives up, so a
+        # send delayed by the latency fault is still accepted after a client timeout.
+        # stop() gives such requests SHUTDOWN_TIMEOUT_SECONDS before cancelling them.
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=False, shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -246,6 +254,10 @@ async def _error_middleware(request: web.Request, handler: Any) -> web.StreamRes
     except _ConnectionDropped:
         # The socket is already closed; this response is never written.
         return web.Response(status=499)
+    except ConnectionResetError:
+        logger.info("client of %s %s closed the connection before the request was read",
+                    request.method, request.path)
+        return web.Response(status=499)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -269,6 +281,9 @@ async def _fault_middleware(request: web.Request, handler: Any) -> web.StreamRes
     faults = server.state.faults
     latency = faults["latency"].get(request.path, faults["latency"].get("*", 0))
     if latency:
+        # Read the body first: a client that times out during the delay closes
+        # the connection, and the late request must still see its body.
+        await request.read()
         await asyncio.sleep(latency)
 
     # Observed on 200 and 401 responses: x-ratelimit-limit, x-ratelimit-remaining

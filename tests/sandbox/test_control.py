@@ -42,18 +42,38 @@ async def test_error_rate_one_fails_everything(sandbox: SandboxServer) -> None:
     assert status == 200
 
 
-async def test_latency_per_path_delays_answer(sandbox: SandboxServer) -> None:
-    await control(sandbox, "PUT", "faults", {"latency": {"/v3/sms/send": 30}})
+async def test_latency_send_accepted_after_timeout(sandbox: SandboxServer) -> None:
+    await control(sandbox, "PUT", "faults", {"latency": {"/v3/sms/send": 0.5}})
     headers = {"Authorization": aiohttp.encode_basic_auth("demo-user", "demo-key")}
-    timeout = aiohttp.ClientTimeout(total=0.3)
+    timeout = aiohttp.ClientTimeout(total=0.1)
     async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
         # Other paths are not delayed.
         async with session.get(f"{sandbox.base_url}/sms/history") as response:
             assert response.status == 200
         with pytest.raises(asyncio.TimeoutError):
             async with session.post(f"{sandbox.base_url}/sms/send",
-                                    json={"messages": [{"to": AU, "body": "hi"}]}):
+                                    json={"messages": [{"to": AU, "body": "hi", "custom_string": "late-1"}]}):
                 pass
+    assert sandbox.state.messages == {}
+    # The request keeps running after the client gave up, so the send is accepted late.
+    async with asyncio.timeout(5):
+        while not sandbox.state.messages:
+            await asyncio.sleep(0.01)
+    [message] = sandbox.state.messages.values()
+    assert message.custom_string == "late-1"
+
+
+async def test_stop_does_not_wait_for_long_latency(make_sandbox) -> None:
+    sandbox = await make_sandbox()
+    await control(sandbox, "PUT", "faults", {"latency": {"*": 60}})
+    headers = {"Authorization": aiohttp.encode_basic_auth("demo-user", "demo-key")}
+    async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=0.1)) as session:
+        with pytest.raises(asyncio.TimeoutError):
+            async with session.get(f"{sandbox.base_url}/sms/history"):
+                pass
+    async with asyncio.timeout(10):
+        await sandbox.stop()
+    assert sandbox.state.messages == {}
 
 
 async def test_drop_after_send_records_message(sandbox: SandboxServer) -> None:
