@@ -156,6 +156,7 @@ class Relay:
         self.poster = poster
         self.queues = queues
         self._warned_channels: set[str] = set()
+        self._unmapped_numbers: set[str] = set()
         self.catch_up_since: datetime | None = None
 
     def channel_for(self, our_number: str) -> str | None:
@@ -170,10 +171,14 @@ class Relay:
             return
         channel = self.channel_for(message.our_number)
         if channel is None:
-            logger.warning(
-                "Inbound SMS row %d from %s not relayed: no slack.channel_map entry for %s and no slack.default_channel",
-                message.row_id, mask_number(message.their_number), mask_number(message.our_number),
-            )
+            # Once per number of ours, so every SMS to an unmapped number does not repeat it.
+            if message.our_number not in self._unmapped_numbers:
+                self._unmapped_numbers.add(message.our_number)
+                logger.warning(
+                    "Inbound SMS to %s are not relayed to Slack: no slack.channel_map entry for it and no "
+                    "slack.default_channel (first one: row %d)",
+                    mask_number(message.our_number) or "an unknown number", message.row_id,
+                )
             return
         if not await self.store.claim_relay(message.row_id):
             logger.debug("Inbound SMS row %d was already relayed", message.row_id)

@@ -211,3 +211,19 @@ async def test_lasting_rate_limit_waited_out(start_bot, http_session, fake_slack
 
     assert [call.ok for call in fake_slack.calls_to("chat.postMessage")] == [False] * 5 + [True]
     assert "hello" in post.text
+
+
+async def test_unmapped_number_warned_once(start_bot, http_session, fake_slack, caplog):
+    mapped = "+61481070002"
+    harness = await start_bot(default_channel=None, channel_map={mapped: "C0SALES"})
+    caplog.set_level(logging.WARNING, logger="slackbot")
+
+    await push_inbound(harness, http_session, "IN-0001", "one")
+    await push_inbound(harness, http_session, "IN-0002", "two")
+    await push_inbound(harness, http_session, "IN-0003", "three", to=mapped)
+    [post] = await relayed(harness, 1, channel="C0SALES")
+
+    assert "three" in post.text
+    assert len(fake_slack.posts()) == 1
+    assert caplog.text.count("are not relayed to Slack") == 1
+    assert THEM not in caplog.text
