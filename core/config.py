@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core.numbers import InvalidNumberError, normalize_number
+from core.optout import DEFAULT_OPT_IN_KEYWORDS, DEFAULT_OPT_OUT_KEYWORDS
 
 __all__ = [
     "ConfigError",
@@ -65,9 +66,6 @@ STANDARD_ENV_NAMES: dict[str, tuple[str, ...]] = {
     "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
     "SLACK_API_URL": ("slack", "api_url"),
 }
-
-DEFAULT_OPT_OUT_KEYWORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")
-DEFAULT_OPT_IN_KEYWORDS = ("START",)
 
 # The webhook token is a URL path segment, so it is limited to characters
 # that need no escaping, and long enough that it cannot be guessed.

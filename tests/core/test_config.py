@@ -48,8 +48,10 @@ def test_defaults_without_file_or_environment():
     assert settings.timezone is None
     assert settings.config_file is None
     assert settings.has_credentials is False
-    assert settings.opt_out_keywords == ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"]
-    assert settings.opt_in_keywords == ["START"]
+    assert settings.opt_out_keywords == [
+        "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"
+    ]
+    assert settings.opt_in_keywords == ["START", "UNSTOP"]
 
 
 def test_default_paths_follow_platform_dirs(tmp_path):
