@@ -473,7 +473,8 @@ class SlackBot:
                 text = "*Templates*\n" + "\n".join(f"• `{escape_text(t.name)}`" for t in templates)
         else:
             template = _find_template(templates, command.name)
-            text = f"*{escape_text(template.name)}*\n> {escape_text(template.body)}"
+            quoted = "\n".join("> " + line for line in escape_text(template.body).split("\n"))
+            text = f"*{escape_text(template.name)}*\n{quoted}"
         await requester.respond(text=text, response_type="ephemeral", replace_original=False)
 
     async def _use_template(self, requester: Requester, command: TemplateUse) -> None:
