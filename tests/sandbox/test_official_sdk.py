@@ -219,3 +219,14 @@ async def test_sdk_wrong_key_is_401(sdk) -> None:
     with pytest.raises(ApiException) as raised:
         await in_thread(api.view_sms_templates)
     assert raised.value.status == 401
+
+
+async def test_sdk_cannot_parse_price_summary(sdk) -> None:
+    _, api = sdk
+    request = models.CalculateSmsPriceRequest(
+        messages=[models.CalculateSmsPriceRequestMessagesInner(to=AU, body="hi", show_summary=True)]
+    )
+    # ClickSend's example keys _summary.countries by country code; the SDK's
+    # model wants the list that the schema describes.
+    with pytest.raises(pydantic.ValidationError, match="CalculateSmsPriceDataSummaryCountriesInner"):
+        await in_thread(api.calculate_sms_price, calculate_sms_price_request=request)
