@@ -1,5 +1,6 @@
 """Signed requests through the HTTP adapter: verification, acknowledgement, usage and access."""
 
+import json
 import logging
 import time
 import urllib.parse
@@ -149,3 +150,13 @@ async def test_allowed_user_group_member_sends(start_bot, fake_slack):
     assert reply.status == 200
     assert "not allowed" not in reply.text
     assert len(harness.sandbox.state.messages) == 1
+
+
+async def test_url_verification_challenge_answered(start_bot):
+    harness = await start_bot()
+    body = json.dumps({"token": "legacy", "challenge": "challenge-123", "type": "url_verification"}).encode()
+
+    reply = await harness.requester.post(body, content_type="application/json")
+
+    assert reply.status == 200
+    assert reply.json() == {"challenge": "challenge-123"}
