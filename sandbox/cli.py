@@ -43,13 +43,13 @@ def _clock_start(value: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one (default 8765)")
-    parser.add_argument("--username", default="demo-user", help="API username of the sandbox account (default demo-user)")
-    parser.add_argument("--api-key", default="demo-key", help="API key of the sandbox account (default demo-key)")
+    parser.add_argument("--username", default="demo-user", metavar="U", help="API username of the sandbox account (default demo-user)")
+    parser.add_argument("--api-key", default="demo-key", metavar="K", help="API key of the sandbox account (default demo-key)")
     parser.add_argument("--demo-data", action="store_true",
                         help="seed demo conversations, templates, scheduled sends and failures")
-    parser.add_argument("--receipt-url", type=_push_url,
+    parser.add_argument("--receipt-url", type=_push_url, metavar="URL",
                         help="push delivery receipts to this loopback URL (form-encoded POST)")
-    parser.add_argument("--inbound-url", type=_push_url, help="push inbound replies to this loopback URL")
+    parser.add_argument("--inbound-url", type=_push_url, metavar="URL", help="push inbound replies to this loopback URL")
     parser.add_argument("--inbound-format", choices=("post", "get", "json"), default="post",
                         help="how inbound replies are pushed: form POST, GET query or JSON POST (default post)")
     parser.add_argument("--state", metavar="FILE",
