@@ -121,3 +121,22 @@ async def test_python_m_sandbox_runs_until_interrupted(tmp_path: Path) -> None:
             await process.communicate()
     assert process.returncode == 0
     assert (tmp_path / "s.sqlite3").exists()
+
+
+async def test_cli_push_options_reach_state() -> None:
+    args = parse(["--port", "0", "--receipt-url", "http://127.0.0.1:9/receipts",
+                  "--inbound-url", "http://localhost:9/inbound", "--inbound-format", "json"])
+    server = build_server(args)
+    await server.start()
+    try:
+        assert server.state.receipt_url == "http://127.0.0.1:9/receipts"
+        assert server.state.inbound_url == "http://localhost:9/inbound"
+        assert server.state.inbound_webhook_type == "json"
+    finally:
+        await server.stop()
+
+
+def test_cli_rejects_naive_clock_start(capsys) -> None:
+    with pytest.raises(SystemExit):
+        parse(["--clock-start", "2026-01-01T09:00:00"])
+    assert "UTC offset" in capsys.readouterr().err
