@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import sys
+import tomllib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -695,6 +696,7 @@ def _config_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     missing = _missing_settings(settings)
+    warnings = _file_warnings(settings.config_file)
     if args.json:
         print_json(
             {
@@ -704,6 +706,7 @@ def _config_check(args: argparse.Namespace) -> int:
                 "cache_path": settings.cache_path,
                 "has_credentials": settings.has_credentials,
                 "missing": missing,
+                "warnings": warnings,
             }
         )
     else:
@@ -713,9 +716,35 @@ def _config_check(args: argparse.Namespace) -> int:
         sys.stdout.write(f"cache: {settings.cache_path}\n")
         for item in missing:
             sys.stdout.write(f"missing: {item['setting']}: {item['effect']}\n")
+        for warning in warnings:
+            sys.stdout.write(f"warning: {warning}\n")
         if not missing:
             sys.stdout.write("everything is set\n")
     return EXIT_FAILURE if not settings.has_credentials else EXIT_OK
+
+
+# TOML keys that hold a secret, by section ("" is the top level).
+_SECRET_FILE_KEYS = {
+    "": {"clicksend_api_key"},
+    "webhook": {"token"},
+    "slack": {"bot_token", "app_token", "signing_secret"},
+}
+
+
+def _file_warnings(path: Path | None) -> list[str]:
+    """Return a warning when the configuration file holds a secret that other users may read."""
+    if path is None or os.name != "posix":
+        return []
+    mode = path.stat().st_mode
+    if not mode & 0o077:
+        return []
+    with path.open("rb") as file:
+        values = tomllib.load(file)
+    for section, keys in _SECRET_FILE_KEYS.items():
+        table = values if section == "" else values.get(section, {})
+        if keys & set(table):
+            return [f"{path} holds secrets and other users can read it; run: chmod 600 {path}"]
+    return []
 
 
 def _missing_settings(settings: Settings) -> list[dict[str, str]]:

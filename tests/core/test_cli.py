@@ -353,3 +353,27 @@ def test_sync_and_serve_need_credentials(capsys, command):
     err = capsys.readouterr().err
     assert code == 2
     assert "CLICKSEND_API_KEY" in err
+
+
+def test_config_check_warns_readable_secret_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLICKSEND_USERNAME", "alice")
+    config = tmp_path / "c.toml"
+    config.write_text('clicksend_api_key = "secret-in-a-file-123"\n')
+    config.chmod(0o644)
+    code = main(["config", "check", "--config", str(config)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"chmod 600 {config}" in out
+    assert "secret-in-a-file-123" not in out
+
+    config.chmod(0o600)
+    main(["config", "check", "--config", str(config), "--json"])
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
+
+
+def test_config_check_no_warning_without_secrets(capsys, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('default_region = "GB"\n')
+    config.chmod(0o644)
+    main(["config", "check", "--config", str(config), "--json"])
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
