@@ -54,10 +54,13 @@ class _WebhookHandlers:
     async def _payload(self, request: web.Request) -> dict:
         if request.content_length is not None and request.content_length > self._max_body_bytes:
             raise web.HTTPRequestEntityTooLarge(max_size=self._max_body_bytes, actual_size=request.content_length)
-        body = await request.content.read(self._max_body_bytes + 1)
-        if len(body) > self._max_body_bytes:
-            raise web.HTTPRequestEntityTooLarge(max_size=self._max_body_bytes, actual_size=len(body))
-        return decode_payload(body, content_type=request.headers.get("Content-Type", ""), query=request.query)
+        # Read to the end in chunks: one read() returns only what has arrived so far.
+        body = bytearray()
+        async for chunk in request.content.iter_any():
+            body += chunk
+            if len(body) > self._max_body_bytes:
+                raise web.HTTPRequestEntityTooLarge(max_size=self._max_body_bytes, actual_size=len(body))
+        return decode_payload(bytes(body), content_type=request.headers.get("Content-Type", ""), query=request.query)
 
     async def inbound(self, request: web.Request) -> web.Response:
         self._check_token(request)

@@ -160,3 +160,23 @@ async def test_closed_store_is_503_not_500(receiver: Receiver, store: Store) -> 
 def test_empty_token_rejected(store: Store) -> None:
     with pytest.raises(ValueError, match="webhook token is empty"):
         build_webhook_routes(web.Application(), store=store, token="")
+
+
+async def test_body_sent_in_pieces_is_read_whole(receiver: Receiver, store: Store) -> None:
+    async def pieces():
+        yield b"message_id=IN-5&from=61491570156&body="
+        await asyncio.sleep(0.01)
+        yield b"second+half"
+
+    status, _ = await post(receiver, "inbound", pieces(), headers=FORM)
+    assert status == 200
+    assert (await store.message_by_message_id("IN-5", direction="in")).body == "second half"
+
+
+async def test_chunked_oversized_body_is_413(receiver: Receiver) -> None:
+    async def pieces():
+        for _ in range(10):
+            yield b"x" * 1000
+
+    status, _ = await post(receiver, "inbound", pieces(), headers=FORM)
+    assert status == 413
