@@ -214,7 +214,7 @@ async def create_test_receipt(request: web.Request) -> web.Response:
         user_id=account.user_id,
     )
     if url == "poll":
-        server.state.receipts[receipt.message_id] = receipt
+        server.state.receipts.append(receipt)
         server.state.dirty = True
     else:
         _check_target(url)

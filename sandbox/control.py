@@ -231,7 +231,7 @@ async def put_settings(request: web.Request) -> web.Response:
         if payload["inbound_webhook_type"] not in ("post", "get", "json"):
             raise RequestError({"inbound_webhook_type": "The inbound_webhook_type must be post, get or json."})
         state.inbound_webhook_type = payload["inbound_webhook_type"]
-    for name in ("receipt_before_response", "history_string_types"):
+    for name in ("receipt_before_response", "history_string_types", "intermediate_receipts"):
         if name in payload:
             setattr(state, name, bool(payload[name]))
     for name in ("queue_seconds", "delivery_seconds"):
@@ -251,6 +251,7 @@ async def put_settings(request: web.Request) -> web.Response:
             "inbound_webhook_type": state.inbound_webhook_type,
             "receipt_before_response": state.receipt_before_response,
             "history_string_types": state.history_string_types,
+            "intermediate_receipts": state.intermediate_receipts,
             "queue_seconds": state.queue_seconds,
             "delivery_seconds": state.delivery_seconds,
             "next_message_ids": list(state.next_message_ids),

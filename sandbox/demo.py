@@ -124,7 +124,7 @@ def seed_demo_data(state: SandboxState, *, username: str = DEFAULT_USERNAME) -> 
 
     def receipt(message: OutboundMessage, at: int) -> None:
         failed = message.stage == STAGE_FAILED
-        state.receipts[message.message_id] = Receipt(
+        state.receipts.append(Receipt(
             message_id=message.message_id,
             username=username,
             timestamp_send=message.date,
@@ -138,7 +138,7 @@ def seed_demo_data(state: SandboxState, *, username: str = DEFAULT_USERNAME) -> 
             subaccount_id=account.subaccount_id,
             user_id=account.user_id,
             read=at < now - DAY,
-        )
+        ))
 
     for number, events in CONVERSATIONS:
         last_out: OutboundMessage | None = None

@@ -116,6 +116,8 @@ class SandboxState:
         self.delivery_seconds = DEFAULT_DELIVERY_SECONDS
         self.history_string_types = True
         self.receipt_before_response = False
+        # Also send a pending receipt (status_code 200) when a message reaches the network.
+        self.intermediate_receipts = False
         self.reset()
 
     @property
@@ -146,7 +148,8 @@ class SandboxState:
             for name, account in self._initial_accounts.items()
         }
         self.messages: dict[str, OutboundMessage] = {}
-        self.receipts: dict[str, Receipt] = {}
+        # Every receipt in arrival order; a message may have several (pending, then final).
+        self.receipts: list[Receipt] = []
         self.inbound: list[InboundMessage] = []
         self.templates: dict[int, Template] = {}
         self.next_template_id = 1
@@ -431,6 +434,8 @@ class SandboxState:
         elif message.stage == STAGE_QUEUED:
             message.stage = STAGE_SENT
             self.schedule_step(message, at + self.delivery_seconds)
+            if self.intermediate_receipts:
+                self._add_receipt(message, int(at))
         elif message.stage == STAGE_SENT:
             responder = self.responders.get(message.to)
             if responder is not None and responder.kind == "fail":
@@ -461,6 +466,9 @@ class SandboxState:
         if message.stage == STAGE_FAILED:
             status_code, text = GATEWAY_ERRORS[message.error_code or 7]
             receipt_fields = ("Failed", status_code, text, message.error_code, text)
+        elif message.stage == STAGE_SENT:
+            status, text, _ = RECEIPT_STATUS["200"]
+            receipt_fields = (status, "200", text, None, None)
         else:
             receipt_fields = ("Delivered", "201", RECEIPT_TEXT_DELIVERED, None, None)
         status, status_code, status_text, error_code, error_text = receipt_fields
@@ -507,19 +515,24 @@ class SandboxState:
 
     def _store_receipt(self, receipt: Receipt) -> None:
         """Keep the receipt for polling and push it when a receipt URL is set."""
-        self.receipts[receipt.message_id] = receipt
+        self.receipts.append(receipt)
         if self.receipt_url:
             self.queue_push("receipt", self.receipt_url, "post", receipt_push_fields(receipt))
         self.dirty = True
 
     def unread_receipts(self, username: str) -> list[Receipt]:
-        return [r for r in self.receipts.values() if r.username == username and not r.read]
+        return [r for r in self.receipts if r.username == username and not r.read]
 
     def get_receipt(self, username: str, message_id: str) -> Receipt:
-        receipt = self.receipts.get(message_id)
-        if receipt is None or receipt.username != username:
-            raise NotFound("Receipt record not found.")
-        return receipt
+        """Return the latest receipt of the message, read or not."""
+        for receipt in reversed(self.receipts):
+            if receipt.message_id == message_id and receipt.username == username:
+                return receipt
+        raise NotFound("Receipt record not found.")
+
+    def receipts_for(self, message_id: str) -> list[Receipt]:
+        """Return every receipt of one message, oldest first."""
+        return [r for r in self.receipts if r.message_id == message_id]
 
     def mark_receipts_read(self, username: str, date_before: int | None) -> int:
         return self._mark_read(self.unread_receipts(username), date_before)
@@ -779,7 +792,7 @@ class SandboxState:
         return {
             "accounts": {name: account.to_dict() for name, account in self.accounts.items()},
             "messages": [record_to_dict(m) for m in self.messages.values()],
-            "receipts": [record_to_dict(r) for r in self.receipts.values()],
+            "receipts": [record_to_dict(r) for r in self.receipts],
             "inbound": [record_to_dict(m) for m in self.inbound],
             "templates": [record_to_dict(t) for t in self.templates.values()],
             "next_template_id": self.next_template_id,
@@ -795,6 +808,7 @@ class SandboxState:
                 "queue_seconds": self.queue_seconds,
                 "delivery_seconds": self.delivery_seconds,
                 "history_string_types": self.history_string_types,
+                "intermediate_receipts": self.intermediate_receipts,
             },
             "faults": dict(self.faults),
             "clock": {"now": self.clock.now(), "frozen": self.clock.frozen},
@@ -803,7 +817,7 @@ class SandboxState:
     def load_dict(self, data: dict[str, Any]) -> None:
         self.accounts = {name: Account.from_dict(a) for name, a in data["accounts"].items()}
         self.messages = {m["message_id"]: record_from_dict(OutboundMessage, m) for m in data["messages"]}
-        self.receipts = {r["message_id"]: record_from_dict(Receipt, r) for r in data["receipts"]}
+        self.receipts = [record_from_dict(Receipt, r) for r in data["receipts"]]
         self.inbound = [record_from_dict(InboundMessage, m) for m in data["inbound"]]
         self.templates = {t["template_id"]: record_from_dict(Template, t) for t in data["templates"]}
         self.next_template_id = data["next_template_id"]
@@ -819,6 +833,7 @@ class SandboxState:
         self.queue_seconds = settings["queue_seconds"]
         self.delivery_seconds = settings["delivery_seconds"]
         self.history_string_types = settings.get("history_string_types", True)
+        self.intermediate_receipts = settings.get("intermediate_receipts", False)
         self.faults.update(data["faults"])
         self._due = []
         for message in self.messages.values():

@@ -227,7 +227,7 @@ async def test_inject_receipt_for_unknown_id(make_sandbox, receiver) -> None:
 async def test_inject_receipt_bad_fields(sandbox: SandboxServer, payload: dict) -> None:
     status, _ = await control(sandbox, "POST", "receipts", payload)
     assert status == 400
-    assert sandbox.state.receipts == {}
+    assert sandbox.state.receipts == []
 
 
 async def test_rate_limit_headers_and_429(make_sandbox) -> None:

@@ -35,13 +35,13 @@ async def test_queued_sent_delivered(frozen: SandboxServer) -> None:
     await frozen.advance(1)
     row = await history_row(frozen, message_id)
     assert (row["status"], row["status_code"]) == ("Sent", "200")
-    assert frozen.state.receipts == {}
+    assert frozen.state.receipts == []
 
     await frozen.advance(2)
     row = await history_row(frozen, message_id)
     assert (row["status"], row["status_code"]) == ("Sent", "201")
     assert row["status_text"] == "Message delivered to the handset"
-    receipt = frozen.state.receipts[message_id]
+    [receipt] = frozen.state.receipts_for(message_id)
     assert receipt.status_code == "201"
     assert receipt.timestamp == 1_767_225_603
 
@@ -96,7 +96,7 @@ async def test_cancel_scheduled_refunds(frozen: SandboxServer) -> None:
     await frozen.advance(7200)
     row = await history_row(frozen, message_id)
     assert (row["status"], row["status_code"]) == ("Cancelled", "301")
-    assert message_id not in frozen.state.receipts
+    assert frozen.state.receipts_for(message_id) == []
 
 
 async def test_cancel_twice_is_404(frozen: SandboxServer) -> None:

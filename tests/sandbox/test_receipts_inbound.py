@@ -313,3 +313,18 @@ async def test_inbound_push_retries(make_sandbox, receiver, webhook_type: str) -
     else:
         fields = push.form
     assert fields["body"] == "Running late"
+
+
+async def test_intermediate_receipts(make_sandbox, receiver) -> None:
+    sandbox = await make_sandbox(clock=SandboxClock(start=START, frozen=True), receipt_url=receiver.url)
+    sandbox.state.intermediate_receipts = True
+    body = await send(sandbox, [{"to": AU, "body": "hi"}])
+    message_id = body["data"]["messages"][0]["message_id"]
+    await sandbox.advance(5)
+    assert [r.status_code for r in sandbox.state.receipts_for(message_id)] == ["200", "201"]
+    await receiver.wait_for(lambda received: len(received) == 2)
+    assert [p.form["status"] for p in receiver.received] == ["Sent", "Delivered"]
+    _, listing, _ = await call("GET", f"{sandbox.base_url}/sms/receipts")
+    assert [r["status_code"] for r in listing["data"]["data"]] == ["200", "201"]
+    _, latest, _ = await call("GET", f"{sandbox.base_url}/sms/receipts/{message_id}")
+    assert latest["data"]["status_code"] == "201"

@@ -82,7 +82,7 @@ async def test_test_numbers_are_free_without_receipt(sandbox: SandboxServer) -> 
     assert body["data"]["total_price"] == 0
     assert sandbox.state.accounts["demo-user"].balance == Decimal("100")
     await sandbox.advance(60)
-    assert sandbox.state.receipts == {}
+    assert sandbox.state.receipts == []
     _, history, _ = await call("GET", f"{sandbox.base_url}/sms/history")
     assert history["data"]["data"][0]["status"] == "Completed"
     assert history["data"]["data"][0]["status_code"] is None
