@@ -1,8 +1,8 @@
 """In-process events, so front-ends learn about changes without polling the cache.
 
 Every event is published after the write it describes has been committed.
-``EventBus.subscribe()`` returns an async iterator with its own queue; a subscriber
-that falls more than ``max_queue`` events behind loses the oldest ones and receives
+``EventBus.subscribe()`` returns an async iterator with its own queue. A subscriber
+that falls more than ``max_queue`` events behind loses the queued events and receives
 a ``StoreChanged`` in their place, which means "reload what you show".
 
 ``DataVersionWatcher`` covers writes by other processes on the same cache file (the
@@ -53,7 +53,7 @@ class InboundReceived(Event):
 
 @dataclass(frozen=True)
 class MessageSent(Event):
-    """ClickSend answered for an outbound message: accepted (queued or scheduled) or failed."""
+    """ClickSend returned a result for an outbound message: accepted (queued or scheduled) or failed."""
 
     message: MessageRecord
 

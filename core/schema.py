@@ -108,8 +108,9 @@ _V1: Final = (
     END
     """,
     # Every receipt ever received, unique per (message, status code). ``applied_at`` stays
-    # NULL while no message matches it yet (a receipt that overtook its send response, or
-    # one for a message sent elsewhere); it is applied when the message row appears.
+    # NULL while no message matches it yet, which happens to a receipt that overtook its
+    # send response or one for a message sent elsewhere. It is applied when the message
+    # row appears.
     """
     CREATE TABLE receipts (
         id            INTEGER PRIMARY KEY,
@@ -128,7 +129,7 @@ _V1: Final = (
     """,
     "CREATE INDEX receipts_unapplied ON receipts (message_id) WHERE applied_at IS NULL",
     # The outbox: one row per outbound message that a send accepted. A row stays
-    # 'pending' until ClickSend's answer for it is recorded; ``request`` is the JSON of
+    # 'pending' until ClickSend's result for it is recorded; ``request`` is the JSON of
     # the message as sent, so reconciliation can resend it unchanged.
     """
     CREATE TABLE outbox (

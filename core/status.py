@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-PENDING: Final = "pending"  # in the outbox, no answer from ClickSend yet
+PENDING: Final = "pending"  # in the outbox, no result from ClickSend yet
 QUEUED: Final = "queued"  # accepted by ClickSend
 SCHEDULED: Final = "scheduled"  # accepted, to be sent at its schedule time
 SENT: Final = "sent"  # handed to the network (receipt 200, or a temporary failure 300/302)

@@ -6,10 +6,10 @@ Routes (``{token}`` is the secret path segment from ``[webhook] token``):
 - ``GET /clicksend/inbound/{token}``: query string (ClickSend's ``get`` rule)
 - ``POST /clicksend/receipts/{token}``: form
 
-Responses: 200 only after the payload is committed to the cache; 404 for a wrong
-token (the same as an unknown path); 413 for a body over the size limit; 400 with
-the reason for a payload that cannot be stored; 503 when the cache cannot take
-the write (ClickSend retries later). Bad input never yields a 500.
+Responses: 200 only after the payload is committed to the cache. A wrong token gets
+404, the same as an unknown path. A body over the size limit gets 413, and a payload
+that cannot be stored gets 400 with the reason. When the cache cannot take the write
+the response is 503, and ClickSend retries later. Bad input never yields a 500.
 """
 
 from __future__ import annotations

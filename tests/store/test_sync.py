@@ -154,7 +154,7 @@ async def test_server_stops_with_requests_in_flight(sandbox, tmp_path: Path, cap
 
     async with aiohttp.ClientSession() as session:
         pushes = [asyncio.create_task(push(session, n)) for n in range(200)]
-        # Stop once some pushes are answered, while the rest are still in flight.
+        # Stop once some pushes have responses, while the rest are still in flight.
         await wait_for(lambda: sum(task.done() for task in pushes) >= 5)
         await server.stop()
         results = await asyncio.gather(*pushes)
