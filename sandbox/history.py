@@ -40,6 +40,8 @@ def query_history(state: SandboxState, username: str, query: Mapping[str, str]) 
 
 
 def _run_query(state: SandboxState, username: str, query: Mapping[str, str]) -> list[OutboundMessage]:
+    # NOTE: rows carry a direction field, but whether ClickSend lists inbound
+    # messages here is not documented; the sandbox lists outbound messages only.
     messages = [m for m in state.messages.values() if m.username == username]
     filters = parse_q(query.get("q", ""), Q_FIELDS)
     date_from = _date_param(query, "date_from")
