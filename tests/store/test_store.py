@@ -638,3 +638,18 @@ async def test_send_result_replaces_history_copy(store: Store) -> None:
     assert message.client_ref == "a" * 16
     assert message.message_id == "MSG-1"
     assert (await store.list_conversations())[0].last_body == "hello"
+
+
+@pytest.mark.parametrize("steps", [0, 1, 3, 10, 30])
+async def test_cancelled_open_leaks_no_thread(cache_path: Path, steps: int) -> None:
+    task = asyncio.create_task(Store.connect(cache_path))
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    task.cancel()
+    try:
+        store = await task
+    except asyncio.CancelledError:
+        pass
+    else:
+        await store.close()  # it finished opening before the cancel arrived
+    await wait_for(lambda: not aiosqlite_threads(), timeout=10)
