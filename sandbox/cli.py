@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 from datetime import datetime
 
 from sandbox.accounts import Account, default_accounts
@@ -87,7 +88,7 @@ async def run(args: argparse.Namespace) -> int:
         await server.start()
     except OSError as exc:
         print(f"smsdesk sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
-              f"Pick another port with --port.")
+              f"Pick another port with --port.", file=sys.stderr)
         return 1
 
     stop = asyncio.Event()

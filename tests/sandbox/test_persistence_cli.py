@@ -140,3 +140,11 @@ def test_cli_rejects_naive_clock_start(capsys) -> None:
     with pytest.raises(SystemExit):
         parse(["--clock-start", "2026-01-01T09:00:00"])
     assert "UTC offset" in capsys.readouterr().err
+
+
+async def test_cli_port_in_use_exits_1(sandbox: SandboxServer, capsys) -> None:
+    from sandbox.cli import run
+
+    code = await run(parse(["--port", str(sandbox.port)]))
+    assert code == 1
+    assert "--port" in capsys.readouterr().err
