@@ -14,7 +14,6 @@ background work in `report_error`.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import secrets
 import time
@@ -35,7 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from core.config import Settings
 from core.errors import ClickSendError
 from core.events import DataVersionWatcher, EventBus, InboundReceived, StatusChanged, StoreChanged, Subscription
-from core.numbers import InvalidNumberError, mask_number, normalize_number
+from core.numbers import mask_number, normalize_number
 from core.segments import count_segments
 from core.service import SendOutcome, SmsService, TemplateError, TemplateInfo
 from core.store import Store
@@ -56,8 +55,10 @@ from slackbot.commands import (
     TemplateUse,
     parse_command,
 )
-from slackbot.formatting import escape_text, unescape_command_text
+from slackbot.formatting import escape_text
 from slackbot.outcome import clicksend_unreachable, quote_lines, recipient_statuses
+from slackbot.compose import ComposeForm
+from slackbot.home import HomeTab
 from slackbot.relay import (
     CATCH_UP_WINDOW,
     ChannelQueues,
@@ -66,6 +67,8 @@ from slackbot.relay import (
     SlackPoster,
     slack_error_code,
 )
+from slackbot.requester import Requester, Respond, channel_id_of, user_id_of
+from slackbot.thread_replies import ThreadReplies
 
 logger = logging.getLogger(__name__)
 
@@ -73,13 +76,8 @@ logger = logging.getLogger(__name__)
 RATE_LIMIT_RETRIES = 3
 # A confirm button stops working after this long; the price it showed may be stale by then.
 CONFIRM_TTL_SECONDS = 15 * 60
-# The compose form's parts and price preview waits for this pause in typing (seconds).
-PREVIEW_DELAY_SECONDS = 0.5
 # How long close() lets background work finish before cancelling it.
 SHUTDOWN_GRACE_SECONDS = 10.0
-
-Respond = Callable[..., Awaitable[Any]]
-
 
 class SlackConfigError(ValueError):
     """A setting the Slack bot needs is missing or invalid; the message names it and the fix."""
@@ -120,15 +118,6 @@ class PendingSend:
     created: float
 
 
-@dataclass(frozen=True)
-class Requester:
-    """The Slack user who requested the work, and the function that replies to them."""
-
-    user_id: str
-    channel_id: str | None
-    respond: Respond
-
-
 class SlackBot:
     """The Bolt app, its listeners and the relay, sharing one Web API client."""
 
@@ -165,12 +154,13 @@ class SlackBot:
         self.queues = ChannelQueues()
         self.relay = Relay(settings=settings, store=store, poster=self.poster, queues=self.queues)
         self._pending: dict[str, PendingSend] = {}
-        self._previews: dict[str, asyncio.Task[None]] = {}  # view id -> pending compose preview
-        self.preview_delay = PREVIEW_DELAY_SECONDS
         self._tasks: set[asyncio.Task[Any]] = set()
         self._event_task: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
         self._watcher: DataVersionWatcher | None = None
+        self.thread_replies = ThreadReplies(self)
+        self.home = HomeTab(self)
+        self.compose = ComposeForm(self)
         self._register_listeners()
 
     # -- lifecycle ---------------------------------------------------------------
@@ -266,7 +256,7 @@ class SlackBot:
             logger.error("Could not tell Slack user %s about the failed %s: %r", user, work_name, respond_error)
 
     async def _on_bolt_error(self, error: Exception, body: dict[str, Any], respond: Respond | None = None) -> None:
-        user = _user_id(body)
+        user = user_id_of(body)
         logger.error("Slack request from user %s failed: %s: %s", user, type(error).__name__, error, exc_info=True)
         if respond is not None and _response_url(body):
             try:
@@ -282,11 +272,11 @@ class SlackBot:
         app.command("/sms", middleware=[self._parse_command, self._require_access])(self._on_command)
         app.action(blocks.CONFIRM_ACTION, middleware=[self._require_access])(self._on_confirm)
         app.action(blocks.DISCARD_ACTION)(self._on_discard)
-        app.action(blocks.CANCEL_SCHEDULED_ACTION, middleware=[self._require_access])(self._on_cancel_scheduled)
-        app.action(blocks.COMPOSE_BODY_ACTION)(self._on_compose_typing)
-        app.view(blocks.COMPOSE_CALLBACK, middleware=[self._require_access])(self._on_compose_submit)
-        app.event("message")(self._on_message)
-        app.event("app_home_opened")(self._on_home_opened)
+        app.action(blocks.CANCEL_SCHEDULED_ACTION, middleware=[self._require_access])(self.home.on_cancel_scheduled)
+        app.action(blocks.COMPOSE_BODY_ACTION)(self.compose.on_typing)
+        app.view(blocks.COMPOSE_CALLBACK, middleware=[self._require_access])(self.compose.on_submit)
+        app.event("message")(self.thread_replies.on_message)
+        app.event("app_home_opened")(self.home.on_home_opened)
 
     async def _parse_command(self, body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         try:
@@ -304,8 +294,8 @@ class SlackBot:
         if action is None:
             return await next()
 
-        user_id = _user_id(body)
-        channel_id = _channel_id(body)
+        user_id = user_id_of(body)
+        channel_id = channel_id_of(body)
         decision = await self.access.check(user_id=user_id, channel_id=channel_id)
         if decision.allowed:
             return await next()
@@ -332,10 +322,10 @@ class SlackBot:
             await ack(text=USAGE)
         elif isinstance(command, Compose):
             await ack(text=messages.ACK_COMPOSE)
-            self.spawn(self._open_compose(body["trigger_id"], requester), work_name="compose form", requester=requester)
+            self.spawn(self.compose.open(body["trigger_id"], requester), work_name="compose form", requester=requester)
         elif isinstance(command, Send):
             await ack(text=messages.ACK_SENDING)
-            self.spawn(self._send(requester, list(command.recipients), command.body), work_name="send", requester=requester)
+            self.spawn(self.send(requester, list(command.recipients), command.body), work_name="send", requester=requester)
         elif isinstance(command, Price):
             await ack(text=messages.ACK_PRICING)
             self.spawn(self._price(requester, list(command.recipients), command.body), work_name="price", requester=requester)
@@ -351,12 +341,12 @@ class SlackBot:
 
     # -- send, price, cancel, templates ----------------------------------------------
 
-    def _normalize(self, recipients: Sequence[str]) -> list[str]:
+    def normalize_numbers(self, recipients: Sequence[str]) -> list[str]:
         return [normalize_number(raw, default_region=self.settings.default_region) for raw in recipients]
 
-    async def _send(self, requester: Requester, recipients: list[str], body: str, *,
+    async def send(self, requester: Requester, recipients: list[str], body: str, *,
                     schedule: datetime | None = None) -> None:
-        numbers = self._normalize(recipients)
+        numbers = self.normalize_numbers(recipients)
         reasons, total, currency, opted_out = await self._confirmation_reasons(numbers, body)
         if reasons:
             await self._ask_to_confirm(requester, numbers, body, schedule, reasons, total, currency, bool(opted_out))
@@ -443,7 +433,7 @@ class SlackBot:
         await requester.respond(text=text + note, blocks=result_blocks, response_type="ephemeral", replace_original=False)
 
     async def _price(self, requester: Requester, recipients: list[str], body: str) -> None:
-        numbers = self._normalize(recipients)
+        numbers = self.normalize_numbers(recipients)
         quote = await self.service.price(to=numbers, body=body)
         per_recipient, total, currency = quote_lines(quote, numbers)
         text = blocks.price_reply(
@@ -478,10 +468,10 @@ class SlackBot:
         await requester.respond(text=text, response_type="ephemeral", replace_original=False)
 
     async def _use_template(self, requester: Requester, command: TemplateUse) -> None:
-        body = await self._render_template(command.name, command.values)
-        await self._send(requester, list(command.recipients), body)
+        body = await self.render_template(command.name, command.values)
+        await self.send(requester, list(command.recipients), body)
 
-    async def _render_template(self, name: str, values: dict[str, str]) -> str:
+    async def render_template(self, name: str, values: dict[str, str]) -> str:
         """Render from the cached templates, refreshing them from ClickSend once if `name` is missing."""
         try:
             return await self.service.render_template(name, values)
@@ -496,7 +486,7 @@ class SlackBot:
         await ack()
         token = action.get("value", "")
         pending = self._pending.get(token)
-        user_id = _user_id(body)
+        user_id = user_id_of(body)
         if pending is None:
             # A token never claimed belongs to a prompt that expired or outlived a restart. A claimed
             # one was already confirmed or discarded, so a second click does nothing.
@@ -530,74 +520,16 @@ class SlackBot:
         await self.store.claim_slack_event(f"confirm:{token}")
         self.spawn(respond(text=messages.CONFIRM_CANCELLED, replace_original=True), work_name="discard")
 
-    # -- two-way thread replies --------------------------------------------------------
+    # -- replies, reactions ----------------------------------------------------------------
 
-    async def _on_message(self, body: dict[str, Any], event: dict[str, Any], context: dict[str, Any]) -> None:
-        if not self.settings.slack.two_way:
-            return
-        # Edits, deletions and bot posts carry a subtype or bot_id; only a person's new reply in a thread counts.
-        if event.get("subtype") not in (None, "thread_broadcast") or event.get("bot_id"):
-            return
-        thread_ts = event.get("thread_ts")
-        if not thread_ts or thread_ts == event.get("ts") or not event.get("user"):
-            return
-        if event["user"] == context.get("bot_user_id"):
-            return
-
-        channel = event["channel"]
-        conversation = await self.store.conversation_for_slack_thread(channel, thread_ts)
-        if conversation is None:
-            return
-        event_id = body.get("event_id") or f"{channel}:{event['ts']}"
-        if not await self.store.claim_slack_event(event_id):
-            logger.info("Ignored Slack event %s: already handled (a Slack retry)", event_id)
-            return
-
-        requester = Requester(event["user"], channel, self._ephemeral_responder(channel, event["user"], thread_ts))
-        decision = await self.access.check(user_id=event["user"], channel_id=channel)
-        if not decision.allowed:
-            logger.info("Thread reply by Slack user %s in %s not sent: %s not allowed", event["user"], channel, decision.reason)
-            refusal = messages.refusal(user_id=event["user"], channel_id=channel, action="send", reason=decision.reason)
-            self.spawn(requester.respond(text=refusal), work_name="refusal")
-            return
-        self.spawn(self._send_thread_reply(requester, conversation, event), work_name="thread reply", requester=requester)
-
-    async def _send_thread_reply(self, requester: Requester, conversation: Any, event: dict[str, Any]) -> None:
-        channel, ts = event["channel"], event["ts"]
-        origin = {"via": "slack", "user": requester.user_id, "channel": channel, "kind": "thread_reply", "ts": ts}
-        try:
-            outcome = await self.service.send(
-                to=[conversation.their_number],
-                body=unescape_command_text(event.get("text", "")),
-                sender=conversation.our_number or None,
-                origin=origin,
-            )
-        except Exception:
-            await self._react(channel, ts, "x")
-            raise
-        rows, results = recipient_statuses(outcome)
-        for row in rows:
-            await self.store.save_slack_post(row, channel=channel, ts=ts, kind="user")
-        [result] = results
-        if result.status in ("queued", "scheduled"):
-            await self._react(channel, ts, "outbox_tray")
-        elif result.status == "pending":
-            # ClickSend's answer never arrived; the outbox reconcile settles it later.
-            await self._react(channel, ts, "hourglass_flowing_sand")
-            await requester.respond(text=messages.OUTCOME_UNKNOWN)
-        else:
-            await self._react(channel, ts, "x")
-            reason = messages.CLICKSEND_UNREACHABLE if clicksend_unreachable(outcome) else (result.error or result.status)
-            await requester.respond(text=f"Not sent as SMS: {escape_text(reason)}")
-
-    async def _react(self, channel: str, ts: str, name: str) -> None:
+    async def react(self, channel: str, ts: str, name: str) -> None:
         try:
             await self.poster.call(self.client.reactions_add, channel=channel, timestamp=ts, name=name)
         except SlackApiError as error:
             if slack_error_code(error) != "already_reacted":
                 logger.error("Could not add :%s: to %s in %s: %s", name, ts, channel, slack_error_code(error))
 
-    def _ephemeral_responder(self, channel: str, user_id: str, thread_ts: str | None = None) -> Respond:
+    def ephemeral_responder(self, channel: str, user_id: str, thread_ts: str | None = None) -> Respond:
         async def respond(text: str, blocks: Any = None, **_: Any) -> None:
             await self.poster.call(
                 self.client.chat_postEphemeral, channel=channel, user=user_id, text=text, blocks=blocks,
@@ -605,133 +537,10 @@ class SlackBot:
             )
         return respond
 
-    # -- App Home ------------------------------------------------------------------------
-
-    async def _on_home_opened(self, event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        user_id = event["user"]
-        self.spawn(self.publish_home(user_id), work_name="home tab")
-
-    async def publish_home(self, user_id: str) -> None:
-        conversations = await self.store.list_conversations(order="unread", limit=20)
-        unread = [
-            blocks.HomeItem(number=c.their_number, text=c.last_body or "", when=c.last_activity, unread=c.unread_count)
-            for c in conversations if c.unread
-        ][:10]
-        scheduled = [
-            blocks.HomeItem(number=m.their_number, text=m.body, when=m.schedule_at, message_id=m.message_id)
-            for m in await self.store.messages(direction="out", status="scheduled", limit=20)
-        ]
-        failures = [
-            blocks.HomeItem(number=m.their_number, text=f"{m.error_text or m.status_text or 'failed'}: {m.body}", when=m.ts)
-            for m in await self.store.messages(direction="out", status="failed", limit=10)
-        ]
-        failures += [
-            blocks.HomeItem(number=m.their_number, text=f"Inbound SMS not posted to Slack ({reason}): {m.body}", when=m.ts)
-            for m, reason in await self.store.list_relay_failures(limit=10)
-        ]
-        view = blocks.home_view(unread=unread, scheduled=scheduled, failures=failures, region=self.settings.default_region)
-        await self.poster.call(self.client.views_publish, user_id=user_id, view=view)
-
-    async def _on_cancel_scheduled(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any],
-                                   action: dict[str, Any]) -> None:
-        await ack()
-        user_id = _user_id(body)
-        requester = Requester(user_id, None, self._direct_message_responder(user_id))
-        self.spawn(self._cancel_from_home(requester, action["value"]), work_name="cancel", requester=requester)
-
-    async def _cancel_from_home(self, requester: Requester, message_id: str) -> None:
-        await self.service.cancel(message_id)
-        logger.info("Slack user %s cancelled message %s from the Home tab", requester.user_id, message_id)
-        await self.publish_home(requester.user_id)
-
-    def _direct_message_responder(self, user_id: str) -> Respond:
+    def direct_message_responder(self, user_id: str) -> Respond:
         async def respond(text: str, blocks: Any = None, **_: Any) -> None:
             await self.poster.call(self.client.chat_postMessage, channel=user_id, text=text, blocks=blocks)
         return respond
-
-    # -- compose form --------------------------------------------------------------------
-
-    async def _open_compose(self, trigger_id: str, requester: Requester) -> None:
-        names = [name for _, name, _ in await self.store.templates()]
-        view = blocks.compose_view(channel_id=requester.channel_id or "", templates=names)
-        await self.client.views_open(trigger_id=trigger_id, view=view)
-
-    async def _on_compose_typing(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
-        await ack()
-        view = body.get("view") or {}
-        values = _view_values(view)
-        # Slack sends an action per typed character; only the last one within the delay is priced.
-        view_id = view.get("id", "")
-        earlier = self._previews.pop(view_id, None)
-        if earlier is not None:
-            earlier.cancel()
-        task = self.spawn(self._update_compose_preview(view, values), work_name="compose preview")
-        self._previews[view_id] = task
-        task.add_done_callback(functools.partial(self._forget_preview, view_id))
-
-    def _forget_preview(self, view_id: str, task: asyncio.Task[None]) -> None:
-        if self._previews.get(view_id) is task:
-            del self._previews[view_id]
-
-    async def _update_compose_preview(self, view: dict[str, Any], values: dict[str, Any]) -> None:
-        await asyncio.sleep(self.preview_delay)
-        text = values.get("body") or ""
-        info = count_segments(text)
-        preview = f"{len(text)} characters, {info.parts} part{'s' if info.parts != 1 else ''}, {info.encoding}"
-        try:
-            numbers = self._normalize([n for n in (values.get("recipients") or "").split(",") if n.strip()])
-        except InvalidNumberError:
-            numbers = []
-        if numbers and text:
-            quote = await self.service.price(to=numbers, body=text)
-            preview += f", price {quote.total} {getattr(quote, 'currency', '') or ''}".rstrip()
-        names = [opt["value"] for block in view.get("blocks", []) if block.get("block_id") == "template"
-                 for opt in block["element"].get("options", [])]
-        new_view = blocks.compose_view(channel_id=view.get("private_metadata", ""), templates=names, preview=preview)
-        try:
-            await self.client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
-        except SlackApiError as error:
-            # hash_conflict: the user typed again and a newer preview is on its way.
-            if slack_error_code(error) != "hash_conflict":
-                raise
-
-    async def _on_compose_submit(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = _view_values(view)
-        errors: dict[str, str] = {}
-        recipients = [n.strip() for n in (values.get("recipients") or "").split(",") if n.strip()]
-        try:
-            numbers = self._normalize(recipients)
-            if not numbers:
-                errors["recipients"] = "Enter at least one number, such as +61491570156."
-        except InvalidNumberError as error:
-            errors["recipients"] = str(error)[:150]
-        text = (values.get("body") or "").strip()
-        template = values.get("template")
-        if not text and not template:
-            errors["body"] = "Write a message or pick a template."
-        schedule = values.get("schedule")
-        if schedule is not None and schedule <= time.time():
-            errors["schedule"] = "Pick a time in the future, or leave it empty to send now."
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        await ack()
-
-        user_id = _user_id(body)
-        channel_id = view.get("private_metadata") or None
-        responder = self._ephemeral_responder(channel_id, user_id) if channel_id else self._direct_message_responder(user_id)
-        requester = Requester(user_id, channel_id, responder)
-        when = datetime.fromtimestamp(schedule, tz=timezone.utc) if schedule is not None else None
-        self.spawn(self._send_composed(requester, numbers, text, template, when), work_name="send", requester=requester)
-
-    async def _send_composed(self, requester: Requester, numbers: list[str], text: str, template: str | None,
-                             schedule: datetime | None) -> None:
-        if not text and template:
-            text = await self._render_template(template, {})
-        await self._send(requester, numbers, text, schedule=schedule)
-
 
 # -- helpers ------------------------------------------------------------------------------
 
@@ -754,43 +563,8 @@ def _guarded_action(body: dict[str, Any], command: Any) -> str | None:
     return None
 
 
-def _user_id(body: dict[str, Any]) -> str:
-    user = body.get("user")
-    if isinstance(user, dict):
-        return str(user.get("id", ""))
-    return str(body.get("user_id") or (body.get("event") or {}).get("user") or "")
-
-
-def _channel_id(body: dict[str, Any]) -> str | None:
-    if body.get("channel_id"):
-        return str(body["channel_id"])
-    channel = body.get("channel")
-    if isinstance(channel, dict):
-        return channel.get("id")
-    view = body.get("view")
-    if isinstance(view, dict) and view.get("private_metadata"):
-        return str(view["private_metadata"])
-    return None
-
-
 def _response_url(body: dict[str, Any]) -> str | None:
     return body.get("response_url")
-
-
-def _view_values(view: dict[str, Any]) -> dict[str, Any]:
-    """Flatten a modal's state to {block_id: value}; the datetime picker gives epoch seconds."""
-    flat: dict[str, Any] = {}
-    for block_id, elements in (view.get("state") or {}).get("values", {}).items():
-        for element in elements.values():
-            kind = element.get("type")
-            if kind == "static_select":
-                selected = element.get("selected_option")
-                flat[block_id] = selected["value"] if selected else None
-            elif kind == "datetimepicker":
-                flat[block_id] = element.get("selected_date_time")
-            else:
-                flat[block_id] = element.get("value")
-    return flat
 
 
 def _find_template(templates: Sequence[TemplateInfo], name: str) -> TemplateInfo:

@@ -192,7 +192,7 @@ def test_manifest_declares_what_the_bot_uses():
 
 async def test_compose_typing_burst_priced_once(start_bot):
     harness = await start_bot()
-    harness.bot.preview_delay = 2.0  # wide enough that the five requests below fall inside it
+    harness.bot.compose.preview_delay = 2.0  # wide enough that the five requests below fall inside it
     for text in ("h", "he", "hel", "hell", "hello"):
         payload = compose_submission("+61491570156", text)
         payload["type"] = "block_actions"

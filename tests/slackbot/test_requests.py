@@ -5,7 +5,6 @@ import logging
 import time
 import urllib.parse
 
-import pytest
 
 from tests.slackbot.fake_slack import sign
 
