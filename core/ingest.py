@@ -76,6 +76,8 @@ def decode_payload(body: bytes, *, content_type: str = "", query: Mapping[str, s
                 decoded = json.loads(text)
             except json.JSONDecodeError as error:
                 raise PayloadError(f"The body is not valid JSON ({error.msg} at position {error.pos}).") from error
+            except RecursionError as error:
+                raise PayloadError("The JSON body is nested too deeply; expected a flat object of fields.") from error
             if not isinstance(decoded, dict):
                 raise PayloadError(f"The JSON body is a {type(decoded).__name__}; expected an object of fields.")
             payload = decoded
@@ -101,17 +103,26 @@ def parse_timestamp(value: Any, *, field: str = "timestamp") -> datetime | None:
     if isinstance(value, bool):
         raise PayloadError(f"Invalid {field} {value!r}: expected Unix seconds.")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
+        return _from_epoch(value, field=field, raw=value)
     text = str(value).strip()
     try:
-        return datetime.fromtimestamp(float(text), UTC)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        return _from_epoch(seconds, field=field, raw=value)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
         raise PayloadError(f"Invalid {field} {value!r}: expected Unix seconds or an ISO 8601 time.") from error
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _from_epoch(seconds: float, *, field: str, raw: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError) as error:
+        raise PayloadError(f"Invalid {field} {raw!r}: Unix seconds out of range.") from error
 
 
 def _text(value: Any) -> str | None:

@@ -235,11 +235,8 @@ class SmsService:
     def _recipients(self, to: Sequence[str] | str) -> list[str]:
         if isinstance(to, str):
             to = [to]
-        numbers: list[str] = []
-        for raw in to:
-            number = normalize_number(raw, default_region=self.default_region)
-            if number not in numbers:
-                numbers.append(number)
+        # A dict keeps the order given and drops repeats in constant time per number.
+        numbers = list(dict.fromkeys(normalize_number(raw, default_region=self.default_region) for raw in to))
         if not numbers:
             raise SendValidationError("No recipients: give at least one phone number, such as +61491570156.")
         return numbers

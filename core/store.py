@@ -1268,11 +1268,14 @@ class Store:
             )
 
     async def claim_relay(self, message_row: int) -> bool:
-        """Mark an inbound message as being relayed; return False if another relay claimed it first."""
+        """Mark an inbound message as being relayed; return False if another relay claimed it first.
+
+        A message never relayed, or marked 'retry' (the inbox's "post to Slack again"), can be claimed.
+        """
         async with self._transaction() as db:
             cursor = await db.execute(
                 "UPDATE messages SET relay_status = 'pending', updated_at = ?"
-                " WHERE id = ? AND direction = 'in' AND relay_status IS NULL",
+                " WHERE id = ? AND direction = 'in' AND (relay_status IS NULL OR relay_status = 'retry')",
                 (_now(), message_row),
             )
             return cursor.rowcount == 1

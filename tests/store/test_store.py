@@ -517,6 +517,8 @@ async def test_templates_cursors_and_slack_maps(store: Store) -> None:
     assert await store.unrelayed_inbound() == []
     await store.set_relay_status(message.row_id, "retry")
     assert [item.row_id for item in await store.unrelayed_inbound()] == [message.row_id]
+    assert await store.claim_relay(message.row_id) is True
+    assert await store.claim_relay(message.row_id) is False
     await store.set_relay_status(message.row_id, "failed", reason="not_in_channel")
     assert [item.row_id for item in await store.unrelayed_inbound()] == [message.row_id]
     assert [(item.row_id, reason) for item, reason in await store.list_relay_failures()] == [

@@ -180,3 +180,20 @@ async def test_chunked_oversized_body_is_413(receiver: Receiver) -> None:
 
     status, _ = await post(receiver, "inbound", pieces(), headers=FORM)
     assert status == 413
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (b"[" * 4000, "application/json", "nested too deeply"),
+        (b'{"from": "61491570156", "body": "hi", "timestamp": 1e400}', "application/json", "out of range"),
+        (b"from=61491570156&body=hi&timestamp=99999999999999999999", "application/x-www-form-urlencoded", "out of range"),
+        (b"from=61491570156&body=hi&timestamp=nan", "application/x-www-form-urlencoded", "out of range"),
+    ],
+    ids=["deep-json", "json-huge-float", "form-huge-integer", "form-nan"],
+)
+async def test_hostile_payloads_are_400(receiver: Receiver, store: Store, body: bytes, content_type: str, reason: str) -> None:
+    status, text = await post(receiver, "inbound", body, headers={"Content-Type": content_type})
+    assert status == 400
+    assert reason in text
+    assert await store.count_conversations() == 0
