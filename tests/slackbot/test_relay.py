@@ -3,6 +3,7 @@
 import logging
 from datetime import datetime, timedelta, timezone
 
+from core.store import Store
 from tests.slackbot.fake_slack import wait_for
 
 THEM = "+61491570156"
@@ -227,3 +228,21 @@ async def test_unmapped_number_warned_once(start_bot, http_session, fake_slack, 
     assert len(fake_slack.posts()) == 1
     assert caplog.text.count("are not relayed to Slack") == 1
     assert THEM not in caplog.text
+
+
+async def test_failed_relay_posted_again_on_retry(start_bot, http_session, fake_slack):
+    harness = await start_bot(channel_map={OURS: "G0PRIVATE"})
+    fake_slack.fail_in_channel("chat.postMessage", "G0PRIVATE", "not_in_channel")
+    await push_inbound(harness, http_session, "IN-0001", "one")
+    await wait_for(lambda: fake_slack.calls_to("conversations.join"))
+    await harness.bot.idle()
+    [message] = await harness.store.messages(direction="in")
+
+    # The terminal inbox asks for the relay again after someone invited the bot.
+    async with Store.open(harness.settings.cache_path) as other_process:
+        await other_process.set_relay_status(message.row_id, "retry")
+    [post] = await relayed(harness, 1, channel="G0PRIVATE")
+
+    assert "one" in post.text
+    [message] = await harness.store.messages(direction="in")
+    assert message.relay_status == "relayed"
