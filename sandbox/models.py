@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -168,7 +167,13 @@ class Push:
 
 
 def record_to_dict(record: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(record)
+    """Return a record's fields for JSON, money as strings.
+
+    A shallow copy: nested values (a push's fields and attempts) are shared,
+    which is safe because the result is serialized at once. dataclasses.asdict
+    deep-copies and is many times slower on a large history.
+    """
+    data = dict(vars(record))
     for key, value in data.items():
         if isinstance(value, Decimal):
             data[key] = str(value)
