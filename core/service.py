@@ -29,8 +29,8 @@ from decimal import Decimal
 from typing import Any, Final
 
 from core import reference, status
-from core.client import ClickSendClient
-from core.errors import ClickSendError, OutcomeUnknownError
+from core.client import MAX_RETRY_AFTER, ClickSendClient
+from core.errors import ClickSendError, OutcomeUnknownError, RateLimitError
 from core.events import EventBus, MessageSent, TemplatesChanged
 from core.ingest import publish_changes
 from core.models import SendResult, SmsMessage
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 # ClickSend takes at most 1000 messages per /sms/send request.
 MAX_MESSAGES_PER_REQUEST: Final = 1000
+# Tries of one send request that ClickSend answers with 429 (rate limited).
+RATE_LIMIT_ATTEMPTS: Final = 5
 # ClickSend truncates messages longer than the account's part limit (6 or 8 parts,
 # depending on the account); 8 parts is the largest that any account sends whole.
 MAX_PARTS: Final = 8
@@ -363,7 +365,7 @@ class SmsService:
         refs = [ref for ref, _ in chunk]
         messages = [SmsMessage.model_validate(request) for _, request in chunk]
         try:
-            response = await self.client.send(messages)
+            response = await self._send_with_rate_limit(messages)
         except OutcomeUnknownError as error:
             log.warning("send of %d message(s) has an unknown outcome; left pending for reconcile: %s", len(refs), error)
             await self.store.record_send_error(refs, str(error), outcome_known=False)
@@ -377,6 +379,27 @@ class SmsService:
         changes = await self.store.record_send_updates(_updates_from_results(refs, response.messages))
         publish_changes(self.events, changes)
         return response.currency.currency_name_short if response.currency is not None else None
+
+    async def _send_with_rate_limit(self, messages: list[SmsMessage]) -> Any:
+        """Send one request, waiting and repeating it while ClickSend responds 429.
+
+        A 429 means ClickSend did not take the request, so repeating it cannot send twice.
+        """
+        attempt = 1
+        while True:
+            try:
+                return await self.client.send(messages)
+            except RateLimitError as error:
+                if attempt >= RATE_LIMIT_ATTEMPTS:
+                    raise
+                retry_after = error.retry_after if error.retry_after is not None else 1.0
+                delay = min(max(retry_after, 0.0), MAX_RETRY_AFTER)
+                attempt += 1
+                log.warning(
+                    "send of %d message(s) rate limited (HTTP 429); retrying in %.1f s (attempt %d of %d)",
+                    len(messages), delay, attempt, RATE_LIMIT_ATTEMPTS,
+                )
+                await asyncio.sleep(delay)
 
     async def _outcome(self, batch_id: str, refs: Sequence[str], currency: str | None) -> SendOutcome:
         records = await self.store.messages_by_client_refs(refs)

@@ -358,3 +358,18 @@ async def test_send_over_1000_recipients_in_batches(service: SmsService, sandbox
     assert len(sandbox_messages(sandbox)) == 1500
     assert [recipient.to for recipient in outcome.recipients] == numbers
     assert await store.pending_outbox() == []
+
+
+async def test_rate_limited_send_is_retried(service: SmsService, sandbox, store: Store) -> None:
+    await control(sandbox, "PUT", "faults", {"burst_429": 2, "retry_after": 0})
+    outcome = await service.send(to=[AU_1, AU_2], body="hello")
+    assert outcome.summary() == "2 sent"
+    assert len(sandbox_messages(sandbox)) == 2
+
+
+async def test_rate_limit_that_persists_fails_rows(service: SmsService, sandbox, store: Store) -> None:
+    await control(sandbox, "PUT", "faults", {"burst_429": 50, "retry_after": 0})
+    outcome = await service.send(to=[AU_1], body="hello")
+    assert outcome.failed_count == 1
+    assert "HTTP 429" in outcome.recipients[0].error
+    assert sandbox_messages(sandbox) == []
