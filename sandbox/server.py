@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import logging
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -152,16 +153,27 @@ class SandboxServer:
         if self._receipt_before_response:
             self.state.receipt_before_response = True
 
-    def save(self, *, force: bool = True) -> None:
-        """Write the state to the --state file if it changed; unforced saves wait SAVE_INTERVAL_SECONDS."""
+    def save(self) -> None:
+        """Write the state to the --state file now, if it changed."""
         if self.state_path is None or not self.state.dirty:
-            return
-        now = time.monotonic()
-        if not force and now - self._last_save < SAVE_INTERVAL_SECONDS:
             return
         save_state(self.state_path, self.state.to_dict())
         self.state.dirty = False
+
+    async def _save_in_background(self) -> None:
+        """Save at most every SAVE_INTERVAL_SECONDS, encoding and writing in a worker thread."""
+        now = time.monotonic()
+        if self.state_path is None or not self.state.dirty or now - self._last_save < SAVE_INTERVAL_SECONDS:
+            return
+        # The snapshot is taken on the event loop, so no request changes it mid-copy.
+        data = self.state.to_dict()
+        self.state.dirty = False
         self._last_save = now
+        try:
+            await asyncio.to_thread(save_state, self.state_path, data)
+        except (OSError, sqlite3.Error):
+            self.state.dirty = True
+            raise
 
     # ---- time -----------------------------------------------------------------
 
@@ -169,7 +181,7 @@ class SandboxServer:
         while True:
             try:
                 await self.run_due()
-                self.save(force=False)
+                await self._save_in_background()
             except Exception:
                 # The ticker must survive a broken push target or a full disk.
                 logger.exception("sandbox background step failed")

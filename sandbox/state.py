@@ -798,7 +798,11 @@ class SandboxState:
             "next_template_id": self.next_template_id,
             "pending_replies": [record_to_dict(r) for r in self.pending_replies],
             "responders": [record_to_dict(r) for r in self.responders.values()],
-            "pushes": [record_to_dict(p) for p in self.pushes],
+            # Copies of the nested values, because a background save encodes them
+            # in another thread while new push attempts are recorded.
+            "pushes": [
+                {**record_to_dict(p), "fields": dict(p.fields), "attempts": list(p.attempts)} for p in self.pushes
+            ],
             "exports": {key: list(value) for key, value in self.exports.items()},
             "settings": {
                 "receipt_url": self.receipt_url,

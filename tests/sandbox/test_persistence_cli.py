@@ -148,3 +148,20 @@ async def test_cli_port_in_use_exits_1(sandbox: SandboxServer, capsys) -> None:
     code = await run(parse(["--port", str(sandbox.port)]))
     assert code == 1
     assert "--port" in capsys.readouterr().err
+
+
+async def test_state_saved_in_background(make_sandbox, tmp_path: Path) -> None:
+    from sandbox.persistence import load_state
+
+    path = tmp_path / "sandbox.sqlite3"
+    sandbox = await make_sandbox(state_path=path)
+    body = await send(sandbox, [{"to": AU, "body": "saved while running"}])
+    message_id = body["data"]["messages"][0]["message_id"]
+
+    def saved_ids() -> list[str]:
+        data = load_state(path) if path.exists() else None
+        return [m["message_id"] for m in data["messages"]] if data else []
+
+    async with asyncio.timeout(10):
+        while message_id not in saved_ids():
+            await asyncio.sleep(0.05)
