@@ -52,7 +52,7 @@ from sandbox.validation import MessageRequest
 THROTTLE_WINDOW_SECONDS = 10.0
 
 # ClickSend truncates longer messages instead of rejecting them, so no more parts are charged.
-# NOTE: ClickSend's help says both "longer than 6 message parts" and, in its
+# NOTE: ClickSend's help gives both "longer than 6 message parts" and, in its
 # tables and connector docs, up to 8 parts (1,224 characters); the sandbox uses 8.
 MAX_PARTS = 8
 
