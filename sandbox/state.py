@@ -883,6 +883,8 @@ def inbound_push_fields(inbound: InboundMessage, account: Account, webhook_type:
         "originalsenderid": number(inbound.to),
         "body": inbound.body,
         "message": inbound.body,
+        # Archived help calls `sms` the receiving number; ClickSend's own JSON
+        # example has the sender there, and the sandbox follows the example.
         "sms": number(inbound.from_),
         "from": number(inbound.from_),
         "to": number(inbound.to),
