@@ -71,6 +71,9 @@ SCHEDULE_PAST_TOLERANCE: Final = timedelta(minutes=1)
 # NOTE: this also assumes ClickSend lists an accepted message in its history within
 # this time; that delay is not documented.
 DEFAULT_RECONCILE_GRACE: Final = timedelta(minutes=2)
+# Pending recipients up to this many are looked up in history one by one; above it,
+# reconcile pages once through the whole time window instead.
+MAX_PER_NUMBER_LOOKUPS: Final = 5
 # Margin around the history window, for clock differences between us and ClickSend.
 HISTORY_WINDOW_MARGIN: Final = timedelta(minutes=10)
 
@@ -445,17 +448,20 @@ class SmsService:
             return report
         log.info("reconciling %d pending outbox message(s)", len(pending))
 
-        by_number: dict[str, list[OutboxEntry]] = {}
+        # A few recipients are looked up one by one (a search by "to"); more than that,
+        # one pass over the whole time window costs fewer requests.
+        groups: dict[str | None, list[OutboxEntry]] = {}
+        per_number = len({entry.their_number for entry in pending}) <= MAX_PER_NUMBER_LOOKUPS
         for entry in pending:
-            by_number.setdefault(entry.their_number, []).append(entry)
+            groups.setdefault(entry.their_number if per_number else None, []).append(entry)
 
         found: list[SendUpdate] = []
         absent: list[OutboxEntry] = []
-        for number, entries in by_number.items():
+        for number, entries in groups.items():
             try:
                 history = await self._history_refs(number, entries)
             except ClickSendError as error:
-                log.warning("history lookup for %s failed; still pending: %s", mask_number(number), error)
+                log.warning("history lookup for %s failed; still pending: %s", mask_number(number) or "the window", error)
                 report.unknown += len(entries)
                 continue
             for entry in entries:
@@ -487,8 +493,8 @@ class SmsService:
                     self.events.publish(MessageSent(message=record))
         return report
 
-    async def _history_refs(self, number: str, entries: Sequence[OutboxEntry]) -> dict[str, Any]:
-        """Return the history rows to ``number`` in the entries' time window, keyed by our reference.
+    async def _history_refs(self, number: str | None, entries: Sequence[OutboxEntry]) -> dict[str, Any]:
+        """Return the history rows in the entries' time window (to ``number`` if given), keyed by our reference.
 
         ClickSend's history has no custom_string filter, so the search is by recipient and
         date, and the reference is read from each row's custom_string.
@@ -502,7 +508,8 @@ class SmsService:
         date_to = max([datetime.now(UTC), *schedules]) + HISTORY_WINDOW_MARGIN
         expected = {entry.client_ref for entry in entries}
         rows: dict[str, Any] = {}
-        async for row in self.client.iter_history(q=f"to:{number}", date_from=date_from, date_to=date_to):
+        query = f"to:{number}" if number else None
+        async for row in self.client.iter_history(q=query, date_from=date_from, date_to=date_to):
             ref = reference.split(row.custom_string)[1]
             if ref in expected:
                 rows[ref] = row

@@ -373,3 +373,17 @@ async def test_rate_limit_that_persists_fails_rows(service: SmsService, sandbox,
     assert outcome.failed_count == 1
     assert "HTTP 429" in outcome.recipients[0].error
     assert sandbox_messages(sandbox) == []
+
+
+async def test_reconcile_many_pending_recipients(service: SmsService, sandbox, store: Store) -> None:
+    numbers = [f"+614915{n:05d}" for n in range(40)]
+    await control(sandbox, "PUT", "faults", {"drop_after_send": 1})
+    outcome = await service.send(to=numbers, body="hello")
+    assert outcome.pending_count == 40
+
+    report = await service.reconcile(grace=timedelta(0))
+
+    assert report.found == 40
+    assert report.resent == 0
+    assert len(sandbox_messages(sandbox)) == 40
+    assert await store.pending_outbox() == []
