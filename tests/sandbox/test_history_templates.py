@@ -236,3 +236,11 @@ async def test_template_list_search_and_order(sandbox: SandboxServer) -> None:
     assert [t["template_name"] for t in listing["data"]["data"]] == ["Reminder"]
     status, _, _ = await call("GET", f"{url}?q=color:red")
     assert status == 400
+
+
+async def test_history_q_with_operator_or(filled: SandboxServer) -> None:
+    q = quote("to:+61491570156,to:+61491570158")
+    rows = (await history(filled, f"?q={q}&operator=OR"))["data"]
+    assert [r["body"] for r in rows] == ["Alpha", "charlie"]
+    rows = (await history(filled, f"?q={q}"))["data"]
+    assert rows == []
