@@ -263,8 +263,14 @@ async def open_service(settings: Settings) -> AsyncIterator[Any]:
     from core.service import SmsService
     from core.store import Store
 
-    async with open_client(settings) as client:
+    try:
         settings.cache_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(
+            f"cannot create the cache directory {settings.cache_path.parent}: {error.strerror}; "
+            "set SMSDESK_CACHE (or cache_path) to a file in a writable directory"
+        ) from None
+    async with open_client(settings) as client:
         async with Store.open(settings.cache_path) as store:
             yield SmsService(client=client, store=store, settings=settings)
 

@@ -465,3 +465,14 @@ async def test_schedule_without_offset_uses_configured_zone(cli_env, smsdesk, mo
     assert code == 0, err
     # The sandbox stores the schedule as ClickSend receives it: integer Unix seconds.
     assert cli_env.state.messages[message_id].schedule == int(local.timestamp())
+
+
+async def test_send_with_unwritable_cache_dir(cli_env, smsdesk, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("SMSDESK_CACHE", str(blocker / "cache.sqlite3"))
+    code, _, err = await smsdesk("send", "--to", "+61491570156", "--body", "Hi")
+    assert code == 2
+    assert str(blocker) in err
+    assert "SMSDESK_CACHE" in err
+    assert cli_env.state.messages == {}
