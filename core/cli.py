@@ -1054,6 +1054,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = command(args)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
+        # Flush here so that a closed stdout is handled below, not at exit.
+        sys.stdout.flush()
         return result
     except KeyboardInterrupt:
         fail("interrupted")
