@@ -222,6 +222,7 @@ class SyncSettings(_Section):
     poll_interval: float = Field(
         default=30.0,
         ge=0,
+        allow_inf_nan=False,
         description="Seconds between polls of inbound messages and receipts; 0 turns polling off.",
     )
 
@@ -250,9 +251,14 @@ class Settings(BaseSettings):
     clicksend_base_url: str = Field(
         default="https://rest.clicksend.com/v3", description="Base URL of the ClickSend REST API v3."
     )
-    clicksend_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for a ClickSend response.")
+    clicksend_timeout: float = Field(
+        default=30.0, gt=0, allow_inf_nan=False, description="Seconds to wait for a ClickSend response."
+    )
     clicksend_max_requests_per_second: float | None = Field(
-        default=None, gt=0, description="Client-side limit on requests per second to ClickSend; unset for no limit."
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Client-side limit on requests per second to ClickSend; unset for no limit.",
     )
 
     default_region: str = Field(
@@ -349,10 +355,12 @@ class Settings(BaseSettings):
             raise ValueError("must be an IANA time zone name such as Australia/Sydney or Europe/London") from None
         return name
 
-    @field_validator("cache_path")
+    @field_validator("cache_path", mode="before")
     @classmethod
-    def _expand_cache_path(cls, path: Path) -> Path:
-        return path.expanduser()
+    def _expand_cache_path(cls, path: Any) -> Any:
+        if isinstance(path, str) and not path.strip():
+            raise ValueError("must be the path of the cache database file, such as ~/smsdesk/cache.sqlite3")
+        return Path(path).expanduser() if isinstance(path, str | Path) else path
 
     @field_validator("opt_out_keywords", "opt_in_keywords")
     @classmethod

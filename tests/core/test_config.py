@@ -227,6 +227,10 @@ def test_unknown_key_is_reported(tmp_path):
         ('[webhook]\ntoken = "short"', "webhook.token", "token_urlsafe"),
         ('[slack]\napi_url = "slack.com/api"', "slack.api_url", "http://"),
         ('[slack]\nchannel_map = { "12345" = "C1" }', "slack.channel_map", "'12345'"),
+        ("clicksend_timeout = inf", "clicksend_timeout", "finite number"),
+        ("clicksend_max_requests_per_second = inf", "clicksend_max_requests_per_second", "finite number"),
+        ("[sync]\npoll_interval = inf", "sync.poll_interval", "finite number"),
+        ('cache_path = ""', "cache_path", "path of the cache database"),
     ],
 )
 def test_invalid_values_rejected(tmp_path, toml, key, fix):
