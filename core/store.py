@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 # raises "database is locked".
 BUSY_TIMEOUT_MS: Final = 30_000
 
+# Seconds between tries to switch a new cache file to WAL while another process holds it.
+WAL_RETRY_SECONDS: Final = 0.02
+
 _TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 _MESSAGE_COLUMNS: Final = (
@@ -564,7 +567,10 @@ class Store:
         ``our_number`` None the thread spans every number of ours.
         """
         if our_number is None:
-            return await self._thread_where("m.their_number = ?", their_number, before, before_row, limit)
+            return await self._thread_where(
+                "m.conversation_id IN (SELECT id FROM conversations WHERE their_number = ?)",
+                their_number, before, before_row, limit,
+            )
         conversation = await self.find_conversation(our_number, their_number)
         if conversation is None and not our_number:
             # A conversation keyed '' takes our number when the first reply arrives.
@@ -728,6 +734,7 @@ class Store:
         now = _now()
         async with self._transaction() as db:
             conversation_ids = await _resolve_conversations(db, [_outbound_pair(draft) for draft in drafts])
+            last_row = await _last_message_row(db)
             await db.executemany(
                 """
                 INSERT INTO messages (direction, conversation_id, client_ref, our_number, their_number, body,
@@ -754,6 +761,7 @@ class Store:
                     for draft in drafts
                 ],
             )
+            await _index_new_messages(db, last_row)
             await db.executemany(
                 """
                 INSERT INTO outbox (client_ref, message_row, batch_id, state, request, attempts,
@@ -906,6 +914,7 @@ class Store:
             conversation_ids = await _resolve_conversations(
                 db, [(record.to_number, record.from_number) for record in new]
             )
+            last_row = await _last_message_row(db)
             await db.executemany(
                 """
                 INSERT INTO messages (direction, conversation_id, message_id, our_number, their_number, body,
@@ -933,6 +942,7 @@ class Store:
                     for record in new
                 ],
             )
+            await _index_new_messages(db, last_row)
             inserted = await _select_messages(
                 db, "m.message_id", [record.message_id for record in new], extra="m.direction = 'in'"
             )
@@ -1031,17 +1041,18 @@ class Store:
 
     # --- history --------------------------------------------------------------------
 
-    async def merge_history(self, records: Sequence[HistoryRecord]) -> tuple[list[MessageRecord], list[StatusChange]]:
+    async def merge_history(self, records: Sequence[HistoryRecord]) -> tuple[int, list[StatusChange]]:
         """Merge history rows: update the messages we have, insert the ones we lack.
 
         A row is ours when its message_id is cached or its custom_string carries one of
-        our outbox references; inbound rows are inserted as already read.
+        our outbox references; inbound rows are inserted as already read. Returns the
+        number of rows inserted and the status changes of cached messages.
         """
         unique: dict[tuple[str, str], HistoryRecord] = {}
         for record in records:
             unique.setdefault((record.direction, record.message_id), record)
         if not unique:
-            return [], []
+            return 0, []
         now = _now()
         async with self._transaction() as db:
             outbound = [record for record in unique.values() if record.direction == "out"]
@@ -1080,11 +1091,12 @@ class Store:
             ) as cursor:
                 matched |= {row[0] for row in await cursor.fetchall()}
             new = [record for record in unique.values() if record.message_id not in matched]
-            inserted: list[MessageRecord] = []
+            inserted = 0
             if new:
                 conversation_ids = await _resolve_conversations(
                     db, [(record.our_number, record.their_number) for record in new]
                 )
+                last_row = await _last_message_row(db)
                 await db.executemany(
                     """
                     INSERT INTO messages (direction, conversation_id, message_id, our_number, their_number, body,
@@ -1118,9 +1130,9 @@ class Store:
                         for record in new
                     ],
                 )
-                inserted = await _select_messages(
-                    db, "m.message_id", [record.message_id for record in new], extra=f"m.created_at = '{now}'"
-                )
+                await _index_new_messages(db, last_row)
+                async with db.execute("SELECT COUNT(*) FROM messages WHERE id > ?", (last_row,)) as cursor:
+                    inserted = (await cursor.fetchone())[0]
             changes = [_change_of(state) for state in states if state.status != state.original_status]
             changes += await _apply_waiting_receipts(
                 db, [state.message_id for state in states if state.message_id]
@@ -1309,13 +1321,35 @@ async def _open_connection(path: Path) -> aiosqlite.Connection:
     try:
         connection.row_factory = sqlite3.Row
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await connection.execute("PRAGMA journal_mode = WAL")
+        await _enable_wal(connection, path)
         await connection.execute("PRAGMA synchronous = NORMAL")
         await connection.execute("PRAGMA foreign_keys = ON")
     except BaseException:
         await connection.close()
         raise
     return connection
+
+
+async def _enable_wal(connection: aiosqlite.Connection, path: Path) -> None:
+    """Switch the file to WAL, retrying while another connection holds the lock.
+
+    Switching a new file to WAL needs an exclusive lock, and SQLite reports "database is
+    locked" at once instead of calling the busy handler, so two processes that open a
+    new cache together would otherwise fail.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            async with connection.execute("PRAGMA journal_mode = WAL") as cursor:
+                mode = str((await cursor.fetchone())[0])
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or loop.time() > deadline:
+                raise
+            await asyncio.sleep(WAL_RETRY_SECONDS)
+    if mode.lower() != "wal":
+        log.warning("cache %s uses journal mode %s, not WAL; readers and writers will block each other", path, mode)
 
 
 async def _close_connection(connection: aiosqlite.Connection) -> None:
@@ -1375,7 +1409,9 @@ def _filters(
         conditions.append("m.status IN (SELECT value FROM json_each(?))")
         parameters.append(_json_list(statuses))
     if number is not None:
-        conditions.append("(m.their_number = ? OR m.our_number = ?)")
+        conditions.append(
+            "m.conversation_id IN (SELECT id FROM conversations WHERE their_number = ? OR our_number = ?)"
+        )
         parameters += [number, number]
     if since is not None:
         conditions.append("m.ts >= ?")
@@ -1384,6 +1420,41 @@ def _filters(
         conditions.append("m.ts < ?")
         parameters.append(to_db_time(until))
     return conditions, parameters
+
+
+async def _last_message_row(db: aiosqlite.Connection) -> int:
+    async with db.execute("SELECT COALESCE(MAX(id), 0) FROM messages") as cursor:
+        return int((await cursor.fetchone())[0])
+
+
+async def _index_new_messages(db: aiosqlite.Connection, after_row: int) -> None:
+    """Add the messages inserted after row ``after_row`` to the full-text index and the conversation summaries.
+
+    It runs once per batch, inside the write transaction that inserted the rows, so row
+    ids above ``after_row`` are exactly that batch. Among messages with the same time,
+    any one of them may become the conversation's last message.
+    """
+    await db.execute("INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages WHERE id > ?", (after_row,))
+    # With exactly one max() aggregate, SQLite takes the bare column id from the row
+    # that holds the max, so top_row is the newest message of each conversation.
+    await db.execute(
+        """
+        UPDATE conversations SET
+            last_message_row = CASE WHEN last_activity IS NULL OR batch.top_ts >= last_activity
+                                    THEN batch.top_row ELSE last_message_row END,
+            last_activity = CASE WHEN last_activity IS NULL OR batch.top_ts >= last_activity
+                                 THEN batch.top_ts ELSE last_activity END,
+            unread_count = unread_count + batch.unread,
+            done = CASE WHEN batch.unread > 0 THEN 0 ELSE done END
+        FROM (
+            SELECT conversation_id, MAX(ts) AS top_ts, id AS top_row,
+                   SUM(direction = 'in' AND is_read = 0) AS unread
+            FROM messages WHERE id > ? GROUP BY conversation_id
+        ) AS batch
+        WHERE conversations.id = batch.conversation_id
+        """,
+        (after_row,),
+    )
 
 
 async def _select_messages(

@@ -150,7 +150,7 @@ class Syncer:
                 )
                 records = [_history_record(row, region) for row in page.data]
                 inserted, changes = await self.store.merge_history([record for record in records if record])
-                new_rows += len(inserted)
+                new_rows += inserted
                 _publish_history(self.events, inserted, changes)
                 if not page.has_next:
                     break
@@ -228,7 +228,7 @@ def _history_record(row: Any, region: str) -> HistoryRecord | None:
     )
 
 
-def _publish_history(events: EventBus | None, inserted: list, changes: list) -> None:
+def _publish_history(events: EventBus | None, inserted: int, changes: list) -> None:
     if events is None:
         return
     for change in changes:
