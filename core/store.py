@@ -61,7 +61,6 @@ BUSY_TIMEOUT_MS: Final = 30_000
 # Seconds between tries to switch a new cache file to WAL while another process holds it.
 WAL_RETRY_SECONDS: Final = 0.02
 
-_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 _MESSAGE_COLUMNS: Final = (
     "m.id, m.conversation_id, m.direction, m.message_id, m.client_ref, m.our_number,"
@@ -79,7 +78,8 @@ def to_db_time(value: datetime) -> str:
     """Convert an aware datetime to the stored UTC text; a naive one is rejected."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"Naive datetime {value.isoformat()!r}: pass an aware datetime, such as one with tzinfo=UTC.")
-    return value.astimezone(UTC).strftime(_TIME_FORMAT)
+    # isoformat is much faster than strftime and gives the same fixed-width text.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_db_time(value: str | None) -> datetime | None:
@@ -1713,6 +1713,9 @@ async def _apply_waiting_receipts(db: aiosqlite.Connection, message_ids: Sequenc
     """Apply every unapplied receipt of these messages, in receipt order."""
     if not message_ids:
         return []
+    async with db.execute("SELECT EXISTS (SELECT 1 FROM receipts WHERE applied_at IS NULL)") as cursor:
+        if not (await cursor.fetchone())[0]:
+            return []
     async with db.execute(
         """
         SELECT id, message_id, status_code, status, status_text, error_code, error_text FROM receipts

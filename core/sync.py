@@ -14,9 +14,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TextIO
@@ -39,6 +40,9 @@ FIRST_SYNC_SPAN: Final = timedelta(days=120)
 HISTORY_WINDOW: Final = timedelta(days=7)
 # Each sync re-reads this much before the cursor, to pick up late status changes.
 HISTORY_OVERLAP: Final = timedelta(days=3)
+# History pages requested at once, and pages (of 100 rows) stored per transaction.
+HISTORY_FETCH_CONCURRENCY: Final = 6
+HISTORY_PAGES_PER_MERGE: Final = 50
 
 ProgressCallback = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``; ``total`` is 0 when unknown."""
@@ -143,23 +147,38 @@ class Syncer:
         region = self.ingestor.default_region
         for index, (date_from, date_to) in enumerate(windows):
             progress("history", index, len(windows))
-            page_number = 1
-            while True:
-                page = await self.client.history(
-                    date_from=date_from, date_to=date_to, order_by="date:asc", page=page_number
-                )
-                records = [_history_record(row, region) for row in page.data]
-                inserted, changes = await self.store.merge_history([record for record in records if record])
+            async for rows in self._window_pages(date_from, date_to):
+                records = [record for record in (_history_record(row, region) for row in rows) if record]
+                inserted, changes = await self.store.merge_history(records)
                 new_rows += inserted
                 _publish_history(self.events, inserted, changes)
-                if not page.has_next:
-                    break
-                page_number += 1
             # The cursor moves only after the whole window is stored.
             await self.store.set_cursor(HISTORY_CURSOR, str(int(date_to.timestamp())))
         progress("history", len(windows), len(windows))
         log.info("history sync: %d window(s), %d new row(s)", len(windows), new_rows)
         return new_rows, len(windows)
+
+    async def _window_pages(self, date_from: datetime, date_to: datetime) -> AsyncIterator[list[Any]]:
+        """Yield the history rows of one window in groups of pages, fetching each group concurrently.
+
+        Rows are ordered by date and the window ends in the past or now, so new messages
+        do not shift the pages while they are read.
+        """
+
+        async def fetch(page_number: int) -> Any:
+            async with limit:
+                return await self.client.history(
+                    date_from=date_from, date_to=date_to, order_by="date:asc", page=page_number
+                )
+
+        limit = asyncio.Semaphore(HISTORY_FETCH_CONCURRENCY)
+        first = await fetch(1)
+        yield list(first.data)
+        last_page = first.last_page or 1
+        for group_start in range(2, last_page + 1, HISTORY_PAGES_PER_MERGE):
+            group = range(group_start, min(group_start + HISTORY_PAGES_PER_MERGE, last_page + 1))
+            pages = await asyncio.gather(*(fetch(page_number) for page_number in group))
+            yield [row for page in pages for row in page.data]
 
     async def sync_templates(self) -> int:
         templates = [template async for template in self.client.iter_templates()]

@@ -71,7 +71,7 @@ class _GroupCommit:
                 batch.append(self._queue.get_nowait())
             try:
                 await self._store_batch([record for record, _ in batch])
-            except Exception as error:  # every waiter gets the error, and answers 503 or re-raises it
+            except Exception as error:  # every waiter gets the error, and responds 503 or re-raises it
                 for _, committed in batch:
                     if not committed.done():
                         committed.set_exception(error)

@@ -223,3 +223,16 @@ async def test_serve_process_exits_on_sigint(sandbox, tmp_path: Path) -> None:
     assert "threads left: []" in log
     async with Store.open(cache) as store:
         assert [item.body for item in await store.thread(None, AU_1)] == ["hi"]
+
+
+async def test_history_sync_reads_every_page(sandbox, clicksend, store: Store, syncer: Syncer) -> None:
+    from core.models import SmsMessage
+
+    await control(sandbox, "PUT", "accounts/demo-user", {"balance": "1000"})
+    await clicksend.send([SmsMessage(to=f"+614915{n:05d}", body=f"page test {n}") for n in range(250)])
+
+    new_rows, _ = await syncer.sync_history()
+
+    assert new_rows == 250
+    assert len(await store.search("page test", limit=1000)) == 250
+    assert await store.count_conversations() == 250
