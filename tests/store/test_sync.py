@@ -236,3 +236,21 @@ async def test_history_sync_reads_every_page(sandbox, clicksend, store: Store, s
     assert new_rows == 250
     assert len(await store.search("page test", limit=1000)) == 250
     assert await store.count_conversations() == 250
+
+
+async def test_server_without_token_only_polls(sandbox, tmp_path: Path) -> None:
+    settings = load_settings(
+        clicksend_username="demo-user", clicksend_api_key="demo-key", clicksend_base_url=sandbox.base_url,
+        cache_path=tmp_path / "serve.sqlite3", webhook={"host": "127.0.0.1", "port": 0},
+        sync={"poll_interval": 0.01},
+    )
+    await control(sandbox, "POST", "inbound", {"from": AU_1, "body": "polled in", "message_id": "IN-1"})
+    async with Server(settings) as server, aiohttp.ClientSession() as session:
+        async with session.get(f"{server.url}/health") as response:
+            assert response.status == 200
+        async with session.post(f"{server.url}/clicksend/inbound/anything", data={"from": AU_1}) as response:
+            assert response.status == 404
+        await wait_for(lambda: sandbox.state.unread_inbound("demo-user") == [])
+        stored = await server.store.thread(None, AU_1)
+    assert [item.body for item in stored] == ["polled in"]
+    assert aiosqlite_threads() == []
