@@ -39,12 +39,22 @@ class LoopThread:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        # Cancel what the servers left running (handlers of connections a test cut),
+        # so no task is destroyed while pending when the loop closes.
+        self.run(_cancel_other_tasks())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=CALL_TIMEOUT_SECONDS)
         self.loop.close()
 
     def run(self, coroutine: Coroutine[Any, Any, T], *, timeout: float = CALL_TIMEOUT_SECONDS) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+
+async def _cancel_other_tasks() -> None:
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @dataclass
