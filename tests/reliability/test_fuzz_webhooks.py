@@ -2,7 +2,7 @@
 
 For any body (form, JSON, binary, deeply nested, oversized, wrongly encoded, cut
 short, or cut short in transit), any content type and any token, the receiver
-never answers with a 5xx, never logs an unhandled error, stays up, and stores
+never responds with a 5xx, never logs an unhandled error, stays up, and stores
 nothing from a request it rejected.
 """
 

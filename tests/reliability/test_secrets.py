@@ -3,7 +3,8 @@
 Every CLI command runs with known fake credentials (in process through
 ``core.cli.main``, and as the installed console script for the long-running
 ``serve`` and ``slack`` commands), with logging at DEBUG captured from every
-logger. The Slack bot then handles a signed command and relays an inbound SMS.
+logger. The Slack bot then handles a signed command and relays an inbound SMS,
+and the terminal inbox runs headless with the right and with a wrong API key.
 Everything written is searched for each secret, for the HTTP Basic credentials
 derived from the API key, and for the secrets' URL-encoded forms: zero hits.
 """
@@ -292,3 +293,42 @@ async def test_serve_and_slack_scripts_leak_no_secret(secret_environment, secret
     assert "DEBUG" in slack_text
     assert leaks(serve_text) == [], "secrets in the output of smsdesk serve"
     assert leaks(slack_text) == [], "secrets in the output of smsdesk slack"
+
+
+# --- the terminal inbox --------------------------------------------------------------------------------
+
+
+async def run_inbox(settings, ready) -> str:
+    """Run the inbox headless until ``ready()`` holds; return the screen as SVG text."""
+    from tui.app import SmsDeskApp
+    from tui.backend import open_backend
+
+    app = SmsDeskApp(settings, backend=lambda: open_backend(settings), sync_interval=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(lambda: ready(app), timeout=30, what="the inbox state")
+        await pilot.pause()
+        return app.export_screenshot()
+
+
+async def test_inbox_screen_and_logs_leak_no_secret(secret_environment, secret_sandbox, debug_logs, tmp_path: Path) -> None:
+    from core.client import ClickSendClient
+    from tui.widgets.conversation_list import ConversationList
+
+    async with ClickSendClient(username=USERNAME, api_key=API_KEY, base_url=secret_sandbox.base_url) as client:
+        await client.send_sms(to=THEM, body="Shown in the inbox")
+    settings = load_settings()
+
+    def listed(app) -> bool:
+        lists = app.screen.query(ConversationList)
+        return bool(lists) and lists.first().option_count >= 1
+
+    screen = await run_inbox(settings, listed)
+
+    wrong = load_settings(clicksend_api_key=WRONG_API_KEY, cache_path=tmp_path / "wrong.sqlite3")
+    rejected_before = debug_logs.text().count(" 401 ")
+    wrong_screen = await run_inbox(wrong, lambda app: debug_logs.text().count(" 401 ") > rejected_before)
+
+    assert "Shown" in screen
+    assert leaks(screen) == []
+    assert leaks(wrong_screen) == []
+    assert leaks(debug_logs.text()) == []
