@@ -79,6 +79,9 @@ def _parse_decimal_or_zero(value: Any) -> Decimal:
 def _parse_int(value: Any) -> int | None:
     if value is None or isinstance(value, int):
         return value
+    if isinstance(value, str) and value.isdigit():
+        # The common case in history rows; skips the Decimal round trip below.
+        return int(value)
     amount = _parse_decimal(value)
     if amount is None:
         return None
@@ -96,6 +99,8 @@ def _parse_timestamp(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return _require_aware(value) if value is not None else None
     if isinstance(value, str):
+        if value.isdigit():
+            return datetime.fromtimestamp(int(value), tz=UTC)
         value = value.strip().rstrip(",").strip()
     seconds = _parse_int(value)
     if seconds is None:
@@ -104,6 +109,8 @@ def _parse_timestamp(value: Any) -> datetime | None:
 
 
 def _parse_text(value: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return value
