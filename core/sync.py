@@ -40,7 +40,8 @@ FIRST_SYNC_SPAN: Final = timedelta(days=120)
 HISTORY_WINDOW: Final = timedelta(days=7)
 # Each sync re-reads this much before the cursor, to pick up late status changes.
 HISTORY_OVERLAP: Final = timedelta(days=3)
-# History pages requested at once, and pages (of 100 rows) stored per transaction.
+# Requests in flight at once for history pages and for marking inbound messages read;
+# and history pages (of 100 rows) stored per transaction.
 HISTORY_FETCH_CONCURRENCY: Final = 6
 HISTORY_PAGES_PER_MERGE: Final = 50
 
@@ -104,8 +105,13 @@ class Syncer:
 
         # Several POLL rules list the same message several times; one mark-read covers them.
         message_ids = dict.fromkeys(record.message_id for record in records if not record.message_id.startswith("local-"))
-        for message_id in message_ids:
-            await self.client.mark_inbound_message_read(message_id)
+        limit = asyncio.Semaphore(HISTORY_FETCH_CONCURRENCY)
+
+        async def mark_read(message_id: str) -> None:
+            async with limit:
+                await self.client.mark_inbound_message_read(message_id)
+
+        await asyncio.gather(*(mark_read(message_id) for message_id in message_ids))
         log.info("polled %d inbound message(s), %d new", len(items), len(inserted))
         return len(inserted)
 
