@@ -313,6 +313,7 @@ class SmsService:
 
         batch_id = uuid.uuid4().hex
         drafts = []
+        messages = []
         for number in numbers:
             ref = reference.new_reference()
             message = SmsMessage(
@@ -322,6 +323,7 @@ class SmsService:
                 schedule=schedule,
                 custom_string=reference.combine(custom_string, ref),
             )
+            messages.append((ref, message))
             drafts.append(
                 OutboundDraft(
                     client_ref=ref,
@@ -339,7 +341,7 @@ class SmsService:
         await self.store.add_to_outbox(drafts)
         log.info("outbox batch %s: %d message(s) committed, sending", batch_id, len(drafts))
 
-        currency = await self._send_drafts([(draft.client_ref, draft.request) for draft in drafts])
+        currency = await self._send_drafts(messages)
         return await self._outcome(batch_id, [draft.client_ref for draft in drafts], currency)
 
     async def _reconcile_once(self) -> None:
@@ -354,7 +356,7 @@ class SmsService:
         except ClickSendError as error:
             log.warning("could not reconcile pending sends before sending: %s", error)
 
-    async def _send_drafts(self, requests: Sequence[tuple[str, dict[str, Any]]]) -> str | None:
+    async def _send_drafts(self, requests: Sequence[tuple[str, SmsMessage]]) -> str | None:
         """Send committed outbox rows in requests of up to 1000 and record each result.
 
         The requests run concurrently (the client limits how many at once), and each
@@ -364,9 +366,9 @@ class SmsService:
         currencies = await asyncio.gather(*(self._send_chunk(chunk) for chunk in chunks))
         return next((currency for currency in currencies if currency), None)
 
-    async def _send_chunk(self, chunk: Sequence[tuple[str, dict[str, Any]]]) -> str | None:
+    async def _send_chunk(self, chunk: Sequence[tuple[str, SmsMessage]]) -> str | None:
         refs = [ref for ref, _ in chunk]
-        messages = [SmsMessage.model_validate(request) for _, request in chunk]
+        messages = [message for _, message in chunk]
         try:
             response = await self._send_with_rate_limit(messages)
         except OutcomeUnknownError as error:
@@ -484,7 +486,9 @@ class SmsService:
         claimed = await self.store.claim_outbox_attempt(due)
         if claimed:
             log.warning("reconcile: %d message(s) not in history after %s; sending again", len(claimed), grace)
-            await self._send_drafts([(entry.client_ref, entry.request) for entry in claimed])
+            await self._send_drafts(
+                [(entry.client_ref, SmsMessage.model_validate(entry.request)) for entry in claimed]
+            )
             still_pending = {entry.client_ref for entry in await self.store.pending_outbox()}
             report.resent = sum(1 for entry in claimed if entry.client_ref not in still_pending)
             report.unknown += len(claimed) - report.resent
