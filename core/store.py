@@ -58,6 +58,10 @@ log = logging.getLogger(__name__)
 # raises "database is locked".
 BUSY_TIMEOUT_MS: Final = 30_000
 
+# Search matches from which walking the time index is cheaper than sorting the matches
+# (measured on 100,000 messages: about 1 ms against 3 ms at 1,000 matches).
+COMMON_MATCHES: Final = 300
+
 # Seconds between tries to switch a new cache file to WAL while another process holds it.
 WAL_RETRY_SECONDS: Final = 0.02
 
@@ -711,15 +715,26 @@ class Store:
             direction=direction, status=status, number=number, since=since, until=until
         )
         match = _fts_query(query)
+        source = "messages m"
         if match:
             conditions.insert(0, "m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
             parameters.insert(0, match)
+            if await self._matches_at_least(match, COMMON_MATCHES):
+                # Walking the time index newest first and stopping at ``limit`` hits beats
+                # fetching and sorting every match once a word is common.
+                source = "messages m INDEXED BY messages_by_ts"
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = await self._fetchall(
-            f"SELECT {_MESSAGE_COLUMNS} FROM messages m {where} ORDER BY m.ts DESC, m.id DESC LIMIT ? OFFSET ?",
+            f"SELECT {_MESSAGE_COLUMNS} FROM {source} {where} ORDER BY m.ts DESC, m.id DESC LIMIT ? OFFSET ?",
             [*parameters, limit, offset],
         )
         return [_message_from_row(row) for row in rows]
+
+    async def _matches_at_least(self, match: str, count: int) -> bool:
+        row = await self._fetchone(
+            "SELECT COUNT(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)", (match, count)
+        )
+        return int(row[0]) >= count
 
     # --- outbox ---------------------------------------------------------------------
 

@@ -655,3 +655,16 @@ async def test_cancelled_open_leaks_no_thread(cache_path: Path, steps: int) -> N
     else:
         await store.close()  # it finished opening before the cancel arrived
     await wait_for(lambda: not aiosqlite_threads(), timeout=10)
+
+
+@pytest.mark.parametrize("matches", [5, 400], ids=["rare-word", "common-word"])
+async def test_search_orders_by_time_for_any_frequency(store: Store, matches: int) -> None:
+    # Insert newest first, so row ids run against time order.
+    await store.add_inbound(
+        [inbound(f"IN-{n}", f"word{matches} number {n}", at=T0 - timedelta(minutes=n)) for n in range(matches)]
+    )
+    await store.add_inbound([inbound(f"OTHER-{n}", "unrelated", at=T0 + timedelta(minutes=n)) for n in range(50)])
+    hits = await store.search(f"word{matches}", limit=3)
+    assert [hit.message_id for hit in hits] == ["IN-0", "IN-1", "IN-2"]
+    page_two = await store.search(f"word{matches}", limit=3, offset=3)
+    assert [hit.message_id for hit in page_two] == ["IN-3", "IN-4", "IN-5"][: max(0, min(3, matches - 3))]
