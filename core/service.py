@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 # ClickSend takes at most 1000 messages per /sms/send request.
 MAX_MESSAGES_PER_REQUEST: Final = 1000
-# Tries of one send request that ClickSend answers with 429 (rate limited).
+# Tries of one send request while ClickSend responds 429 (rate limited).
 RATE_LIMIT_ATTEMPTS: Final = 5
 # ClickSend truncates messages longer than the account's part limit (6 or 8 parts,
 # depending on the account); 8 parts is the largest that any account sends whole.
@@ -450,8 +450,8 @@ class SmsService:
             return report
         log.info("reconciling %d pending outbox message(s)", len(pending))
 
-        # A few recipients are looked up one by one (a search by "to"); more than that,
-        # one pass over the whole time window costs fewer requests.
+        # A few recipients are looked up one by one, with a search by "to". For more than
+        # that, one pass over the whole time window costs fewer requests.
         groups: dict[str | None, list[OutboxEntry]] = {}
         per_number = len({entry.their_number for entry in pending}) <= MAX_PER_NUMBER_LOOKUPS
         for entry in pending:

@@ -62,7 +62,7 @@ BUSY_TIMEOUT_MS: Final = 30_000
 # (measured on 100,000 messages: about 1 ms against 3 ms at 1,000 matches).
 COMMON_MATCHES: Final = 300
 
-# Seconds between tries to switch a new cache file to WAL while another process holds it.
+# Seconds between tries to switch a new cache file to WAL while another process has it locked.
 WAL_RETRY_SECONDS: Final = 0.02
 
 
@@ -1454,7 +1454,7 @@ async def _index_new_messages(db: aiosqlite.Connection, after_row: int) -> None:
     """
     await db.execute("INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages WHERE id > ?", (after_row,))
     # With exactly one max() aggregate, SQLite takes the bare column id from the row
-    # that holds the max, so top_row is the newest message of each conversation.
+    # that has the max, so top_row is the newest message of each conversation.
     await db.execute(
         """
         UPDATE conversations SET
