@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import sqlite3
+import sys
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from core.config import Settings
-from core.errors import AuthenticationError, ClickSendError, TransportError
 from tui.backend import Backend, open_backend
 from tui.keys import ALL_ACTIONS, APP_ACTIONS, InvalidKeymapError, bindings, build_keymap
 from tui.screens.help_screen import HelpScreen
@@ -25,11 +24,9 @@ logger = logging.getLogger(__name__)
 
 BackendFactory = Callable[[], AbstractAsyncContextManager[Backend]]
 
-# Seconds between syncs when no interval is configured, and in demo mode, where
-# the sandbox answers at once and replies should show up quickly.
+# Seconds between syncs in demo mode: the local sandbox responds at once, and
+# its replies should show up quickly.
 DEMO_SYNC_INTERVAL = 2.0
-# Seconds to wait before retrying after ClickSend was unreachable.
-OFFLINE_RETRY = 15.0
 
 
 def _system_clock() -> datetime:
@@ -68,10 +65,17 @@ class SmsDeskApp(App[int]):
             self.theme = self.settings.tui.theme
         else:
             self.notify(f"Unknown theme {self.settings.tui.theme!r} in [tui] theme; using {self.theme}.", severity="warning")
-        self.backend = await self._exit_stack.enter_async_context(self.backend_factory())
-        await self.push_screen(InboxScreen(self.backend, clock=self.clock, tz=self.tz))
-        self.sync_loop()
-        self.follow_events()
+        try:
+            self.backend = await self._exit_stack.enter_async_context(self.backend_factory())
+        except (OSError, sqlite3.Error, ValueError) as error:
+            # The cache file or the sandbox port cannot be opened: nothing to show.
+            logger.error("could not open the inbox: %s", error)
+            self.exit(return_code=1, message=f"smsdesk: could not open the inbox: {error}")
+            return
+        interval = self.sync_interval
+        if interval is None:
+            interval = DEMO_SYNC_INTERVAL if self.backend.demo else self.settings.sync.poll_interval
+        await self.push_screen(InboxScreen(self.backend, clock=self.clock, tz=self.tz, sync_interval=interval))
 
     async def on_unmount(self) -> None:
         await self._exit_stack.aclose()
@@ -80,72 +84,6 @@ class SmsDeskApp(App[int]):
     def inbox(self) -> InboxScreen | None:
         """The inbox screen, wherever it is in the screen stack."""
         return next((s for s in self.screen_stack if isinstance(s, InboxScreen)), None)
-
-    # Background work ---------------------------------------------------------------
-
-    @work(exclusive=True, group="sync")
-    async def sync_loop(self) -> None:
-        """Sync with ClickSend now and then at the interval; say so when it is unreachable."""
-        assert self.backend is not None
-        interval = self.sync_interval
-        if interval is None:
-            interval = DEMO_SYNC_INTERVAL if self.backend.demo else self.settings.sync.poll_interval
-        while True:
-            delay = await self._sync_once()
-            if interval <= 0 and delay is None:
-                return
-            await asyncio.sleep(delay or interval)
-
-    async def _sync_once(self) -> float | None:
-        """Run one sync; return a retry delay when it failed, else None."""
-        assert self.backend is not None
-        inbox = self.inbox
-        if inbox is not None:
-            inbox.sync_state_changed("syncing…")
-        try:
-            changed = await self.backend.sync()
-            balance = await self.backend.balance()
-        except AuthenticationError as error:
-            logger.warning("sync rejected by ClickSend: %s", error)
-            if inbox is not None:
-                inbox.connection_changed(False, "the username or API key was rejected; check the configuration")
-                inbox.sync_state_changed("sync failed")
-            return OFFLINE_RETRY * 4
-        except TransportError as error:
-            logger.info("ClickSend unreachable during sync: %s", error)
-            if inbox is not None:
-                inbox.connection_changed(False, str(error))
-                inbox.sync_state_changed("sync failed")
-            return OFFLINE_RETRY
-        except ClickSendError as error:
-            logger.warning("sync failed: %s", error)
-            if inbox is not None:
-                inbox.sync_state_changed(f"sync failed: {error}")
-            return OFFLINE_RETRY
-        inbox = self.inbox
-        if inbox is not None:
-            inbox.connection_changed(True)
-            inbox.sync_state_changed(f"synced {self.clock().astimezone(self.tz).strftime('%H:%M')}")
-            if balance is not None:
-                inbox.balance_changed(*balance)
-            if changed:
-                inbox.after_change(inbox.conversation.id if inbox.conversation else None)
-        return None
-
-    @work(exclusive=True, group="events")
-    async def follow_events(self) -> None:
-        """Redraw on cache events: new inbound, status changes, sends from other processes."""
-        assert self.backend is not None
-        async for change in self.backend.changes():
-            inbox = self.inbox
-            if inbox is None:
-                continue
-            if change.inbound_from is not None:
-                inbox.inbound_received(change.inbound_from, change.body or "")
-            elif change.status is not None and change.number is not None:
-                inbox.status_changed(change.number, change.status, change.error)
-            else:
-                inbox.after_change(inbox.conversation.id if inbox.conversation else None)
 
     # Actions -------------------------------------------------------------------------
 
@@ -182,7 +120,7 @@ def run(settings: Settings, *, demo: bool = False) -> int:
     try:
         build_keymap(settings.tui.keys, send_key=settings.tui.send_key)
     except InvalidKeymapError as error:
-        print(f"smsdesk: {error}")
+        print(f"smsdesk: {error}", file=sys.stderr)
         return 2
     use_demo = demo or not settings.has_credentials
     app = SmsDeskApp(settings, backend=lambda: open_backend(settings, demo=use_demo))

@@ -1,6 +1,6 @@
-"""The inbox's view of the core: cache queries, sends and sync, in widget terms.
+"""The inbox's access to the core: cache queries, sends and sync, in widget terms.
 
-Widgets never see core rows or models; this module turns them into the small
+Widgets never see core rows or models. This module turns them into the small
 types in `tui.rows`, so a change in the cache schema touches only this file.
 Demo mode starts the sandbox in-process on 127.0.0.1 with demo data and keeps
 its cache in a temporary directory.
@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,12 +27,17 @@ if TYPE_CHECKING:
     from core.events import EventBus
     from core.service import SmsService
     from core.store import Store
+    from core.sync import Syncer
 
 logger = logging.getLogger(__name__)
 
 DEMO_USERNAME = "demo-user"
 DEMO_API_KEY = "demo-key"
 EXPORT_PAGE = 500
+# Inbound messages and receipts are polled on every pass. History only fills gaps
+# (messages sent from elsewhere, missed receipts), so it is read on the first pass
+# and then at this interval.
+HISTORY_SYNC_INTERVAL = timedelta(minutes=10)
 
 
 @dataclass
@@ -47,9 +52,15 @@ class SendRequest:
 
 @dataclass(frozen=True)
 class SendReport:
-    """Result of a send: `rejected` is ClickSend's reason when it refused the message."""
+    """Result of a send for its one recipient.
 
-    rejected: str | None = None
+    `failed` carries ClickSend's reason (or the transport error) when the message
+    was not sent; `unconfirmed` is True when the request may have reached
+    ClickSend without a response, which a later reconcile settles.
+    """
+
+    failed: str | None = None
+    unconfirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,15 @@ class SearchFilters:
     status: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """Outcome of one sync pass, with the account balance read at its start."""
+
+    changed: bool
+    balance: Decimal | None
+    currency: str | None
 
 
 @dataclass(frozen=True)
@@ -96,6 +116,7 @@ class Backend:
         client: ClickSendClient,
         store: Store,
         service: SmsService,
+        syncer: Syncer,
         events: EventBus,
         demo: bool,
         account_label: str,
@@ -104,9 +125,12 @@ class Backend:
         self.client = client
         self.store = store
         self.service = service
+        self.syncer = syncer
         self.events = events
         self.demo = demo
         self.account_label = account_label
+        self._synced = False
+        self._history_synced_at = datetime.min.replace(tzinfo=timezone.utc)
 
     @property
     def region(self) -> str:
@@ -168,7 +192,7 @@ class Backend:
 
     async def price(self, *, to: str, body: str) -> PriceQuote:
         quote = await self.service.price(to=[to], body=body)
-        return PriceQuote(total=_attr(quote, "total", "total_price"), currency=_currency(quote))
+        return PriceQuote(total=quote.total, currency=quote.currency)
 
     async def send(self, request: SendRequest) -> SendReport:
         outcome = await self.service.send(
@@ -178,12 +202,12 @@ class Backend:
             allow_opted_out=request.allow_opted_out,
             origin={"via": "tui"},
         )
-        return SendReport(rejected=_rejection(outcome))
+        return _report(outcome)
 
-    async def resend(self, entry: ThreadEntry) -> None:
+    async def resend(self, entry: ThreadEntry) -> SendReport:
         if entry.row_id is None:
             raise ValueError("this message has no cache row to resend; send it again from the composer")
-        await self.service.resend(entry.row_id)
+        return _report(await self.service.resend(entry.row_id, origin={"via": "tui"}))
 
     async def cancel(self, message_id: str) -> None:
         await self.service.cancel(message_id)
@@ -264,19 +288,31 @@ class Backend:
 
     # Sync and live changes ---------------------------------------------------------------
 
-    async def sync(self) -> bool:
-        """Fetch new inbound messages and receipts; return True when the cache changed."""
-        from core import sync
+    async def sync(self) -> SyncResult:
+        """Poll inbound messages and receipts, and read the balance.
 
-        report = await sync.sync_once(client=self.client, store=self.store, settings=self.settings, events=self.events)
-        return bool(report)
-
-    async def balance(self) -> tuple[Decimal, str | None] | None:
+        The first pass also settles unconfirmed sends and fetches history and
+        templates. Raises TransportError when ClickSend is unreachable and
+        AuthenticationError when it rejects the credentials; the account request
+        goes first, so both surface before any partial work.
+        """
         account = await self.client.get_account()
-        if account.balance is None:
-            return None
         currency = account.currency.currency_name_short if account.currency else None
-        return account.balance, currency
+        first = not self._synced
+        if first:
+            await self.service.reconcile()
+        changed = await self.syncer.poll_inbound()
+        _, status_changes = await self.syncer.poll_receipts()
+        changed += status_changes
+        now = datetime.now(timezone.utc)
+        if first or now - self._history_synced_at >= HISTORY_SYNC_INTERVAL:
+            new_rows, _ = await self.syncer.sync_history(now=now)
+            changed += new_rows
+            self._history_synced_at = now
+        if first:
+            await self.syncer.sync_templates()
+        self._synced = True
+        return SyncResult(changed=changed > 0, balance=account.balance, currency=currency)
 
     async def changes(self) -> AsyncIterator[Change]:
         """Yield a Change for every event of this process and for writes by other processes."""
@@ -327,35 +363,18 @@ def thread_entry(record: Any) -> ThreadEntry:
 
 
 def template_row(template: Any) -> TemplateRow:
-    if isinstance(template, tuple):
-        return TemplateRow(id=template[0], name=template[1], body=template[2])
-    return TemplateRow(
-        id=_attr(template, "template_id", "id"),
-        name=_attr(template, "template_name", "name"),
-        body=template.body,
-    )
+    return TemplateRow(id=template.template_id, name=template.name, body=template.body)
 
 
-def _attr(value: Any, *names: str) -> Any:
-    for name in names:
-        if hasattr(value, name):
-            return getattr(value, name)
-    return None
+def _report(outcome: Any) -> SendReport:
+    from core import status
 
-
-def _currency(quote: Any) -> str | None:
-    currency = getattr(quote, "currency", None)
-    if currency is None or isinstance(currency, str):
-        return currency
-    return getattr(currency, "currency_name_short", None)
-
-
-def _rejection(outcome: Any) -> str | None:
-    for result in getattr(outcome, "results", None) or getattr(outcome, "messages", None) or []:
-        accepted = getattr(result, "accepted", None)
-        if accepted is False:
-            return getattr(result, "error", None) or getattr(result, "status", None) or "rejected"
-    return None
+    recipient = outcome.recipients[0]
+    if recipient.status == status.PENDING:
+        return SendReport(unconfirmed=True)
+    if not recipient.accepted:
+        return SendReport(failed=recipient.error or recipient.status)
+    return SendReport()
 
 
 # Opening a session -------------------------------------------------------------------
@@ -366,8 +385,10 @@ async def open_backend(settings: Settings, *, demo: bool = False) -> AsyncIterat
     """Open the cache, the ClickSend client and the service; in demo mode, on the local sandbox."""
     from core.client import ClickSendClient
     from core.events import DataVersionWatcher, EventBus
+    from core.ingest import Ingestor
     from core.service import SmsService
     from core.store import Store
+    from core.sync import Syncer
 
     async with AsyncExitStack() as stack:
         if demo:
@@ -400,7 +421,9 @@ async def open_backend(settings: Settings, *, demo: bool = False) -> AsyncIterat
         # Another process (the Slack bot, `smsdesk sync`) may write to the same cache.
         await stack.enter_async_context(DataVersionWatcher(store, events))
         service = SmsService(client=client, store=store, settings=settings, events=events)
+        ingestor = Ingestor.from_settings(settings, store=store, events=events)
+        syncer = Syncer(client=client, store=store, ingestor=ingestor, events=events)
         yield Backend(
-            settings=settings, client=client, store=store, service=service, events=events,
+            settings=settings, client=client, store=store, service=service, syncer=syncer, events=events,
             demo=demo, account_label=label,
         )

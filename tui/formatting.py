@@ -57,7 +57,7 @@ def format_day(when: datetime, *, now: datetime, tz: tzinfo) -> str:
 
 
 def format_schedule(when: datetime, *, tz: tzinfo) -> str:
-    """Scheduled time with the zone name, so nobody wonders which zone it is in."""
+    """Scheduled time with the time zone name, so the zone is never ambiguous."""
     local = when.astimezone(tz)
     return local.strftime("%d %b %Y %H:%M ") + (local.tzname() or "")
 

@@ -1,7 +1,7 @@
-"""What the widgets show, decoupled from the cache's row types.
+"""Row types that the widgets render, decoupled from the cache's records.
 
-The backend turns store rows into these; the widgets render only these, so a
-change in the cache schema touches one adapter and no widget.
+The backend turns store records into these, and the widgets render only these,
+so a change in the cache schema touches one adapter and no widget.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class ThreadEntry:
     status: str | None = None
     schedule: datetime | None = None
     error: str | None = None
-    """Why a message failed, in ClickSend's words."""
+    """Failure reason of a message, in ClickSend's words."""
     parts: int | None = None
     price: Decimal | None = None
     message_id: str | None = None

@@ -35,7 +35,9 @@ async def _wait_until(predicate: Predicate, *, timeout: float = 5.0, message: st
             return result
         if loop.time() > deadline:
             what = message or getattr(predicate, "__name__", "condition")
-            pytest.fail(f"timed out after {timeout} s waiting for: {what}")
+            # AssertionError, not pytest.fail: Textual's auto-pilot (snapshot tests) only
+            # stops the app on an Exception, and pytest's outcome is a BaseException.
+            raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
         await asyncio.sleep(0.02)
 
 

@@ -66,15 +66,20 @@ class HelpScreen(ModalScreen[None]):
     def _keys_for(self, action_id: str, default: str) -> str:
         return display_keys(self.keymap.get(action_id, default))
 
+    @property
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(keys, description, binding id) of every binding, with the keys in effect."""
+        rows = [(self._keys_for(a.id, a.keys), a.description, a.id) for a in ALL_ACTIONS]
+        rows += [(display_keys(keys), description, "") for keys, description in BUILT_IN_KEYS]
+        return rows
+
     def _bindings_table(self) -> Table:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
         table.add_column(style="dim")
-        for action in ALL_ACTIONS:
-            table.add_row(self._keys_for(action.id, action.keys), action.description, action.id)
-        for keys, description in BUILT_IN_KEYS:
-            table.add_row(display_keys(keys), description, "")
+        for row in self.rows:
+            table.add_row(*row)
         return table
 
     def _tasks(self) -> str:

@@ -69,7 +69,8 @@ class HistoryScreen(ModalScreen[str | None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close"),
-        Binding("ctrl+e", "export", "Export CSV"),
+        # Priority, because a focused Input binds ctrl+e to "end of line".
+        Binding("ctrl+e", "export", "Export CSV", priority=True),
     ]
 
     def __init__(self, backend: Backend, *, tz: tzinfo, export_dir: Path | None = None) -> None:
@@ -132,7 +133,7 @@ class HistoryScreen(ModalScreen[str | None]):
         return SearchFilters(
             query=self.query_one("#search-query", Input).value.strip() or None,
             number=number,
-            status=None if status is Select.BLANK else str(status),
+            status=None if status is Select.NULL else str(status),
             since=datetime.combine(since, time.min, self.tz) if since else None,
             until=datetime.combine(until + timedelta(days=1), time.min, self.tz) if until else None,
         )

@@ -6,6 +6,8 @@ workers, so widgets are only touched from the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from decimal import Decimal
@@ -17,7 +19,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static, TextArea
 
-from core.errors import ClickSendError, TransportError
+from core.errors import AuthenticationError, ClickSendError, TransportError
 from core.numbers import format_number
 from tui.backend import Backend, SendRequest
 from tui.formatting import format_price, format_schedule, one_line
@@ -36,6 +38,12 @@ from tui.widgets.thread_view import ThreadView
 
 # Seconds of no typing before the draft is priced with ClickSend.
 PRICE_DEBOUNCE = 0.6
+# Seconds to collect cache changes before redrawing once.
+REDRAW_DELAY = 0.05
+# Seconds to wait before retrying after ClickSend was unreachable.
+OFFLINE_RETRY = 15.0
+
+logger = logging.getLogger(__name__)
 
 
 class InboxScreen(Screen[None]):
@@ -43,9 +51,12 @@ class InboxScreen(Screen[None]):
 
     BINDINGS = bindings(INBOX_ACTIONS)
 
-    def __init__(self, backend: Backend, *, clock: Callable[[], datetime], tz: tzinfo) -> None:
+    def __init__(
+        self, backend: Backend, *, clock: Callable[[], datetime], tz: tzinfo, sync_interval: float = 30.0
+    ) -> None:
         super().__init__(id="inbox")
         self.backend = backend
+        self.sync_interval = sync_interval
         self.clock = clock
         self.tz = tz
         self.order = "newest"
@@ -53,6 +64,7 @@ class InboxScreen(Screen[None]):
         self.sending = False
         self.sent_count = 0
         self._price_timer: Timer | None = None
+        self._redraw_timer: Timer | None = None
         self._quoted: tuple[str, str, Decimal | None] | None = None
 
     # Layout -----------------------------------------------------------------
@@ -80,6 +92,9 @@ class InboxScreen(Screen[None]):
         self.reload_conversations()
         self.query_one(ConversationList).focus()
         self.log_activity(f"opened {self.backend.account_label}")
+        # Screen workers are cancelled when the screen closes, before the app closes the backend.
+        self.sync_loop()
+        self.follow_events()
 
     def log_activity(self, text: str) -> None:
         """Add a line to the activity log."""
@@ -88,6 +103,14 @@ class InboxScreen(Screen[None]):
     def action_toggle_activity_log(self) -> None:
         self.query_one(ActivityLog).toggle_class("-visible")
 
+    @property
+    def closing(self) -> bool:
+        """True once the app shuts down: a worker that wakes up then must not touch widgets.
+
+        Textual removes the screen's widgets before it cancels the screen's workers.
+        """
+        return not self.app.is_running or not self.is_attached
+
     # Conversation list --------------------------------------------------------
 
     def reload_conversations(self, keep: str | None = None) -> None:
@@ -95,27 +118,42 @@ class InboxScreen(Screen[None]):
         order = self.order
 
         async def load(offset: int, limit: int) -> list[ConversationRow]:
-            return await self.backend.conversations(order=order, offset=offset, limit=limit)
+            rows = await self.backend.conversations(order=order, offset=offset, limit=limit)
+            self._refresh_current(rows)
+            return rows
 
         self.query_one(ConversationList).reload(load, keep=keep)
         self.refresh_unread_total()
 
+    def _refresh_current(self, rows: list[ConversationRow]) -> None:
+        # Keep the open conversation's row current (unread count, cache id of a new one).
+        current = self.conversation
+        if current is None:
+            return
+        for row in rows:
+            if row.id == current.id or (current.id.startswith("new:") and row.their_number == current.their_number):
+                self.conversation = row
+                return
+
     @work(exclusive=True, group="unread-total")
     async def refresh_unread_total(self) -> None:
-        self.query_one(StatusBar).unread = await self.backend.unread_total()
+        unread = await self.backend.unread_total()
+        if not self.closing:
+            self.query_one(StatusBar).unread = unread
 
     @on(ConversationList.Chosen)
     def open_chosen(self, event: ConversationList.Chosen) -> None:
-        self.open_conversation(event.row)
+        self.open_conversation(event.row, mark_read=True)
         self.query_one(ThreadView).focus()
 
-    @on(ConversationList.Highlighted_)
-    def preview_highlighted(self, event: ConversationList.Highlighted_) -> None:
+    @on(ConversationList.HighlightMoved)
+    def preview_highlighted(self, event: ConversationList.HighlightMoved) -> None:
+        # Moving through the list previews a thread without marking it read, as mail clients do.
         if self.conversation is None or self.conversation.id != event.row.id:
             self.open_conversation(event.row)
 
-    def open_conversation(self, row: ConversationRow) -> None:
-        """Show a conversation's thread and mark it read."""
+    def open_conversation(self, row: ConversationRow, *, mark_read: bool = False) -> None:
+        """Show a conversation's thread; with `mark_read`, mark it read too."""
         self.conversation = row
         name = row.name or format_number(row.their_number, default_region=self.backend.region)
         title = f"{name}  {row.their_number}" if row.name else name
@@ -126,7 +164,7 @@ class InboxScreen(Screen[None]):
 
         self.query_one(ThreadView).show(row.id, load)
         self._schedule_price()
-        if row.unread:
+        if mark_read and row.unread:
             self.mark(row, "read", quiet=True)
 
     # Composer -----------------------------------------------------------------
@@ -154,12 +192,14 @@ class InboxScreen(Screen[None]):
         try:
             quote = await self.backend.price(to=number, body=body)
         except TransportError:
+            if self.closing:
+                return
             line.show_price_unavailable("price unavailable offline")
             return
         except ClickSendError as error:
             line.show_price_unavailable(f"price failed: {error}")
             return
-        if self.query_one(Composer).draft == body:
+        if not self.closing and self.query_one(Composer).draft == body:
             self._quoted = (number, body, quote.total)
             line.show_price(quote.total, quote.currency)
 
@@ -240,6 +280,8 @@ class InboxScreen(Screen[None]):
         try:
             outcome = await self.backend.send(request)
         except TransportError as error:
+            if self.closing:
+                return
             self.notify(f"ClickSend is unreachable, message not sent: {error}", severity="error", timeout=8)
             self.log_activity(f"send to {request.to} failed: {error}")
             return
@@ -247,21 +289,42 @@ class InboxScreen(Screen[None]):
             self.notify(f"Message not sent: {error}", severity="error", timeout=8)
             self.log_activity(f"send to {request.to} failed: {error}")
             return
+        if self.closing:
+            return
+        self.after_change(self.conversation.id if self.conversation else None)
+        if outcome.failed:
+            self.notify(f"Message not sent: {outcome.failed}", severity="error", timeout=8)
+            self.log_activity(f"send to {request.to} failed: {outcome.failed}")
+            return
         self.sent_count += 1
         self.query_one(ActivityLog).record_message("out", request.to, request.body)
-        if outcome.rejected:
-            self.notify(f"ClickSend rejected the message: {outcome.rejected}", severity="error", timeout=8)
+        self.query_one(Composer).clear_draft()
+        if outcome.unconfirmed:
+            self.notify(
+                "ClickSend did not confirm the send. smsdesk checks its history before trying again; "
+                "do not send it twice.",
+                severity="warning",
+                timeout=10,
+            )
         elif request.schedule is not None:
             self.notify(f"Scheduled for {format_schedule(request.schedule, tz=self.tz)}.")
         else:
             self.notify("Sent.")
-        if not outcome.rejected:
-            self.query_one(Composer).clear_draft()
-        self.after_change(self.conversation.id if self.conversation else None)
 
     def after_change(self, keep: str | None = None) -> None:
-        """Redraw the list and the open thread after something changed in the cache."""
-        self.reload_conversations(keep=keep)
+        """Redraw the list and the open thread after something changed in the cache.
+
+        A burst of changes (a sync that brings many replies) redraws once.
+        """
+        if self._redraw_timer is not None:
+            self._redraw_timer.stop()
+        self._redraw_timer = self.set_timer(REDRAW_DELAY, lambda: self._redraw(keep))
+
+    def _redraw(self, keep: str | None) -> None:
+        self._redraw_timer = None
+        if self.closing:
+            return
+        self.reload_conversations(keep=keep or (self.conversation.id if self.conversation else None))
         self.query_one(ThreadView).refresh_thread()
 
     # Other actions -------------------------------------------------------------
@@ -276,6 +339,8 @@ class InboxScreen(Screen[None]):
     @work(group="open-number")
     async def start_conversation(self, number: str) -> None:
         row = await self.backend.conversation_for(number)
+        if self.closing:
+            return
         conversations = self.query_one(ConversationList)
         index = conversations.index_of(row.id)
         if index is not None:
@@ -287,6 +352,8 @@ class InboxScreen(Screen[None]):
         if self.conversation is None:
             self.notify("Choose a conversation first.", severity="warning")
             return
+        if self.conversation.unread:
+            self.mark(self.conversation, "read", quiet=True)
         self.query_one(Composer).focus()
 
     def action_focus_list(self) -> None:
@@ -308,15 +375,17 @@ class InboxScreen(Screen[None]):
         for index in list(range(start + 1, len(rows))) + list(range(0, start + 1)):
             if rows[index].unread and (self.conversation is None or rows[index].id != self.conversation.id):
                 conversations.highlighted = index
-                self.open_conversation(rows[index])
+                self.open_conversation(rows[index], mark_read=True)
                 return
         row = await self.backend.first_unread(exclude=self.conversation.id if self.conversation else None)
+        if self.closing:
+            return
         if row is None:
             self.notify("No unread conversations.")
             return
         self.order = "unread"
         self.reload_conversations(keep=row.id)
-        self.open_conversation(row)
+        self.open_conversation(row, mark_read=True)
 
     def action_mark_read(self) -> None:
         if self.conversation:
@@ -333,6 +402,8 @@ class InboxScreen(Screen[None]):
     @work(group="mark")
     async def mark(self, row: ConversationRow, state: str, quiet: bool = False) -> None:
         await self.backend.mark(row, state)
+        if self.closing:
+            return
         if not quiet:
             self.notify(f"Marked {state}.")
         self.reload_conversations(keep=row.id)
@@ -382,6 +453,8 @@ class InboxScreen(Screen[None]):
         try:
             count = await self.backend.cancel_all(reference)
         except ClickSendError as error:
+            if self.closing:
+                return
             self.notify(f"Could not cancel: {error}", severity="error")
             return
         self.notify(f"Cancelled {count} scheduled message{'s' if count != 1 else ''}.")
@@ -401,14 +474,17 @@ class InboxScreen(Screen[None]):
             return
         self.sending = True
         try:
-            await self.backend.resend(entry)
-        except ClickSendError as error:
+            outcome = await self.backend.resend(entry)
+        except (ClickSendError, ValueError) as error:
             self.notify(f"Resend failed: {error}", severity="error")
             return
         finally:
             self.sending = False
-        self.notify("Resent.")
         self.after_change(self.conversation.id if self.conversation else None)
+        if outcome.failed:
+            self.notify(f"Resend failed: {outcome.failed}", severity="error", timeout=8)
+        else:
+            self.notify("Resent as a new message.")
 
     def action_receipts(self) -> None:
         from tui.screens.receipts_screen import ReceiptsScreen
@@ -449,6 +525,68 @@ class InboxScreen(Screen[None]):
     def _open_search_result(self, number: str | None) -> None:
         if number is not None:
             self.start_conversation(number)
+
+    # Sync and live updates ---------------------------------------------------------------
+
+    @work(exclusive=True, group="sync")
+    async def sync_loop(self) -> None:
+        """Sync with ClickSend at the interval, and show the offline banner while it is unreachable."""
+        interval = self.sync_interval
+        while True:
+            delay = await self._sync_once()
+            if interval <= 0 and delay is None:
+                return
+            await asyncio.sleep(delay or interval)
+
+    async def _sync_once(self) -> float | None:
+        """Run one sync; return a retry delay when it failed, else None."""
+        # The loop wakes from its sleep even while the app is closing.
+        if self.closing:
+            return None
+        self.sync_state_changed("syncing…")
+        try:
+            result = await self.backend.sync()
+        except ClickSendError as error:
+            # A pass that ends while the app closes has no screen left to update.
+            if self.closing:
+                return None
+            return self._sync_failed(error)
+        if self.closing:
+            return None
+        self.connection_changed(True)
+        self.sync_state_changed(f"synced {self.clock().astimezone(self.tz).strftime('%H:%M')}")
+        self.balance_changed(result.balance, result.currency)
+        if result.changed:
+            self.after_change(self.conversation.id if self.conversation else None)
+        return None
+
+    def _sync_failed(self, error: ClickSendError) -> float:
+        """Show why a sync failed and return the delay before the next try."""
+        self.sync_state_changed("sync failed")
+        if isinstance(error, AuthenticationError):
+            logger.warning("sync rejected by ClickSend: %s", error)
+            self.connection_changed(False, "the username or API key was rejected; check the configuration")
+            return OFFLINE_RETRY * 4
+        if isinstance(error, TransportError):
+            logger.info("ClickSend unreachable during sync: %s", error)
+            self.connection_changed(False, str(error))
+            return OFFLINE_RETRY
+        logger.warning("sync failed: %s", error)
+        self.log_activity(f"sync failed: {error}")
+        return OFFLINE_RETRY
+
+    @work(exclusive=True, group="events")
+    async def follow_events(self) -> None:
+        """Redraw on cache events: new inbound, status changes, sends from other processes."""
+        async for change in self.backend.changes():
+            if self.closing:
+                return
+            if change.inbound_from is not None:
+                self.inbound_received(change.inbound_from, change.body or "")
+            elif change.status is not None and change.number is not None:
+                self.status_changed(change.number, change.status, change.error)
+            else:
+                self.after_change(self.conversation.id if self.conversation else None)
 
     # Live updates -----------------------------------------------------------------
 

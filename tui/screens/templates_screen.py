@@ -43,9 +43,10 @@ class TemplatesScreen(ModalScreen[str | None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close"),
-        Binding("ctrl+n", "create", "New"),
-        Binding("ctrl+e", "edit", "Edit"),
-        Binding("ctrl+d", "delete", "Delete"),
+        # Priority, because the filter Input keeps focus and binds ctrl+e and ctrl+d itself.
+        Binding("ctrl+n", "create", "New", priority=True),
+        Binding("ctrl+e", "edit", "Edit", priority=True),
+        Binding("ctrl+d", "delete", "Delete", priority=True),
         Binding("down", "move(1)", "Next", show=False),
         Binding("up", "move(-1)", "Previous", show=False),
     ]

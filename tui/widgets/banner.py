@@ -11,7 +11,7 @@ DEMO_TEXT = (
 
 
 class Banner(Static):
-    """A full-width notice; hidden until it has something to say."""
+    """A full-width notice, hidden until it is given a text."""
 
     DEFAULT_CSS = """
     Banner {

@@ -44,7 +44,7 @@ class ConversationList(OptionList):
             super().__init__()
             self.row = row
 
-    class Highlighted_(Message):
+    class HighlightMoved(Message):
         """The highlight moved to a conversation."""
 
         def __init__(self, row: ConversationRow) -> None:
@@ -77,23 +77,33 @@ class ConversationList(OptionList):
     async def _load_first(self, keep: str | None) -> None:
         assert self.loader is not None
         self._loading = True
+        # Keep as many rows as are loaded, so a background reload does not cut
+        # the list under a user who has scrolled far down.
+        size = max(PAGE_SIZE, len(self.rows))
+        # The flag stays set through set_options, whose scroll reset must not load a page.
         try:
-            rows = await self.loader(0, PAGE_SIZE)
+            rows = await self.loader(0, size)
+            if keep is None and self.current is not None:
+                keep = self.current.id
+            self.rows = rows
+            self.exhausted = len(rows) < size
+            self.set_options([self._option(row) for row in rows])
+            index = next((i for i, row in enumerate(rows) if _matches(row, keep)), 0 if rows else None)
+            self.highlighted = index
         finally:
             self._loading = False
-        if keep is None and self.current is not None:
-            keep = self.current.id
-        self.rows = rows
-        self.exhausted = len(rows) < PAGE_SIZE
-        self.set_options([self._option(row) for row in rows])
-        index = next((i for i, row in enumerate(rows) if row.id == keep), 0 if rows else None)
-        self.highlighted = index
+
+    def _request_more(self) -> None:
+        # Claimed before the worker starts, so the highlight and the scroll
+        # reaching the end together load one page, not two.
+        if self.loader is None or self.exhausted or self._loading or not self.rows:
+            return
+        self._loading = True
+        self._load_more()
 
     @work(exclusive=True, group="conversation-page")
     async def _load_more(self) -> None:
-        if self.loader is None or self.exhausted:
-            return
-        self._loading = True
+        assert self.loader is not None
         try:
             rows = await self.loader(len(self.rows), PAGE_SIZE)
         finally:
@@ -120,19 +130,19 @@ class ConversationList(OptionList):
         super().watch_highlighted(highlighted)
         if highlighted is None:
             return
-        if highlighted >= len(self.rows) - PREFETCH_MARGIN and not self.exhausted and not self._loading:
-            self._load_more()
+        if highlighted >= len(self.rows) - PREFETCH_MARGIN:
+            self._request_more()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         # Scrolling with the mouse wheel to the bottom loads the next page too.
-        if new >= self.max_scroll_y - 2 and self.rows and not self.exhausted and not self._loading:
-            self._load_more()
+        if new >= self.max_scroll_y - 2:
+            self._request_more()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option_list is self and event.option_index < len(self.rows):
             event.stop()
-            self.post_message(self.Highlighted_(self.rows[event.option_index]))
+            self.post_message(self.HighlightMoved(self.rows[event.option_index]))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list is self and event.option_index < len(self.rows):
@@ -157,6 +167,19 @@ class ConversationList(OptionList):
         if glyph:
             preview.append(glyph + " ", style="red" if row.last_status == "failed" else "green")
         preview.append(one_line(row.last_body), style="" if unread else "dim")
-        badge = Text(f" {row.unread} ", style="bold reverse") if unread else Text("✔ done" if row.done else "", style="dim")
+        if unread:
+            badge = Text(f" {row.unread} ", style="bold reverse")
+        elif row.done:
+            badge = Text("✔ done", style="dim")
+        else:
+            badge = Text("")
         grid.add_row(preview, badge)
         return grid
+
+
+def _matches(row: ConversationRow, key: str | None) -> bool:
+    # A conversation started from a number has the key "new:<number>" until its
+    # first message gives it a cache id.
+    if key is not None and key.startswith("new:"):
+        return row.their_number == key[4:]
+    return row.id == key

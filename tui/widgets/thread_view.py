@@ -49,6 +49,7 @@ class ThreadView(OptionList):
         self.conversation_id: str | None = None
         self.exhausted = True
         self._loading = False
+        self._rebuilding = False
         self._clock = clock
         self._tz = tz
 
@@ -66,6 +67,8 @@ class ThreadView(OptionList):
         self.loader = loader
         self.entries = []
         self.exhausted = loader is None
+        self._loading = False
+        self.workers.cancel_group(self, "thread-older")
         self.clear_options()
         if loader is not None:
             self._load_newest(conversation_id)
@@ -75,7 +78,7 @@ class ThreadView(OptionList):
         if self.loader is not None:
             self._load_newest(self.conversation_id, keep_older=True)
 
-    @work(exclusive=True, group="thread-page")
+    @work(exclusive=True, group="thread-newest")
     async def _load_newest(self, conversation_id: str | None, keep_older: bool = False) -> None:
         assert self.loader is not None
         at_bottom = self.highlighted is None or self.highlighted >= self.option_count - 1
@@ -92,22 +95,28 @@ class ThreadView(OptionList):
             self.exhausted = len(newest) < PAGE_SIZE
         self._rebuild(entries, highlight_key=highlighted_key)
 
-    @work(exclusive=True, group="thread-page")
-    async def _load_older(self) -> None:
-        if self.loader is None or self.exhausted or not self.entries:
+    def _request_older(self) -> None:
+        # Claimed before the worker starts, so the highlight and the scroll
+        # reaching the top together load one page, not two.
+        if self.loader is None or self.exhausted or self._loading or self._rebuilding or not self.entries:
             return
         self._loading = True
+        self._load_older()
+
+    @work(exclusive=True, group="thread-older")
+    async def _load_older(self) -> None:
+        assert self.loader is not None
         conversation_id = self.conversation_id
         try:
             older = await self.loader(self.entries[0], PAGE_SIZE)
+            if conversation_id != self.conversation_id:
+                return
+            self.exhausted = len(older) < PAGE_SIZE
+            known = {e.key for e in self.entries}
+            keep = self.current.key if self.current else None
+            self._rebuild([e for e in older if e.key not in known] + self.entries, highlight_key=keep)
         finally:
             self._loading = False
-        if conversation_id != self.conversation_id:
-            return
-        self.exhausted = len(older) < PAGE_SIZE
-        known = {e.key for e in self.entries}
-        keep = self.current.key if self.current else None
-        self._rebuild([e for e in older if e.key not in known] + self.entries, highlight_key=keep)
 
     def update_entry(self, entry: ThreadEntry) -> None:
         """Redraw one message in place (a status change) if it is loaded."""
@@ -123,14 +132,23 @@ class ThreadView(OptionList):
             return
         # The first option is a day separator, so the oldest message is the top reachable row.
         if self.get_option_at_index(highlighted).id == self.entries[0].key:
-            self._load_older()
+            self._request_older()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if new <= 0 and old > 0 and not self.exhausted and not self._loading:
-            self._load_older()
+        if new <= 0 < old:
+            self._request_older()
 
     def _rebuild(self, entries: list[ThreadEntry], *, highlight_key: str | None) -> None:
+        # set_options resets the highlight and the scroll position; those resets are
+        # not the user reaching the top, so the watchers ignore them.
+        self._rebuilding = True
+        try:
+            self._set_entries(entries, highlight_key=highlight_key)
+        finally:
+            self._rebuilding = False
+
+    def _set_entries(self, entries: list[ThreadEntry], *, highlight_key: str | None) -> None:
         self.entries = entries
         options: list[Option] = []
         last_day = None
