@@ -172,7 +172,12 @@ async def run_load(count: int, *, layout: str, fake_slack, sandbox, tmp_path: Pa
                 found.update(set(LOAD_BODY.findall(str(call.params))))
             return found
 
-        await wait_until(lambda: len(relayed()) == count, timeout=max(60.0, count / 20), interval=0.2, what="every message relayed")
+        try:
+            await wait_until(lambda: len(relayed()) == count, timeout=max(60.0, count / 20), interval=0.2, what="every message relayed")
+        except AssertionError:
+            async with Store.open(cache) as check:
+                states = Counter(message.relay_status for message in await check.messages(direction="in", limit=count * 2))
+            raise AssertionError(f"{len(relayed())} of {count} messages relayed; relay states in the cache: {dict(states)}") from None
         await bot.idle()
         stop_reader.set()
         await background[0]
