@@ -9,6 +9,7 @@ references, all accepted.
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -159,4 +160,30 @@ async def test_bulk_send_dropped_and_server_error(service: SmsService, sandbox, 
     await settle_outbox(service, store)
 
     assert outcome.accepted_count + outcome.pending_count == BULK_SIZE
+    assert_sent_exactly_once(sandbox, await outbound_records(store), numbers)
+
+
+@pytest.mark.long
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("seed", [3, 17])
+async def test_bulk_sends_under_mixed_faults_long(service: SmsService, sandbox, store: Store, seed: int) -> None:
+    """Five bulk sends of 2,000, each under a seeded mix of faults that stays on during reconcile."""
+    rng = random.Random(seed)
+    numbers: list[str] = []
+    for round_number in range(5):
+        faults = {
+            "latency": {"/v3/sms/send": rng.choice([0, 0.2, 0.5])},
+            "error_rate": rng.choice([0, 0.1, 0.3]),
+            "error_status": rng.choice([500, 502, 503]),
+            "burst_429": rng.randint(0, 3),
+            "retry_after": 1,
+            "drop_after_send": rng.randint(0, 2),
+        }
+        await control(sandbox, "PUT", "faults", faults)
+        batch = bulk_numbers(BULK_SIZE, start=round_number * BULK_SIZE)
+        numbers += batch
+        await service.send(to=batch, body=f"{BODY} (round {round_number})")
+        await settle_outbox(service, store, timeout=600)
+
+    await clear_faults(sandbox)
     assert_sent_exactly_once(sandbox, await outbound_records(store), numbers)
