@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 DEMO_USERNAME = "demo-user"
 DEMO_API_KEY = "demo-key"
 EXPORT_PAGE = 500
+# The scheduled-messages screen lists at most this many.
+SCHEDULED_LIMIT = 1000
 # Inbound messages and receipts are polled on every pass. History only fills gaps
 # (messages sent from elsewhere, missed receipts), so it is read on the first pass
 # and then at this interval.
@@ -216,27 +218,23 @@ class Backend:
         return await self.service.cancel_all(custom_string=reference)
 
     async def scheduled(self) -> list[MessageRow]:
-        records = await self.store.messages(direction="out", status="scheduled", limit=500)
+        """Return the scheduled messages, soonest first."""
+        records = await self.store.messages(direction="out", status="scheduled", limit=SCHEDULED_LIMIT)
         rows = [MessageRow(entry=thread_entry(r), their_number=r.their_number) for r in records]
-        far_future = datetime.max.replace(tzinfo=None)
-        return sorted(rows, key=lambda r: (r.entry.schedule or r.entry.at).replace(tzinfo=None) if (r.entry.schedule or r.entry.at) else far_future)
+        return sorted(rows, key=lambda row: row.entry.schedule or row.entry.at)
 
     async def receipts(self, entry: ThreadEntry) -> list[ReceiptRow]:
+        """Return every receipt stored for an outbound message, oldest first."""
         if not entry.message_id:
             return []
-        receipts_for = getattr(self.store, "receipts_for", None)
-        if receipts_for is None:
-            # NOTE: the cache has no per-message receipt query yet; the message row
-            # carries the latest receipt's code and text only.
-            record = await self.store.message(entry.row_id) if entry.row_id is not None else None
-            if record is None or not record.status_code:
-                return []
-            return [ReceiptRow(at=None, status=record.status, status_code=record.status_code or "",
-                               detail=record.error_text or record.status_text or "")]
         return [
-            ReceiptRow(at=r.ts, status=r.status or "unknown", status_code=r.status_code,
-                       detail=r.error_text or r.status_text or "")
-            for r in await receipts_for(entry.message_id)
+            ReceiptRow(
+                at=receipt.ts,
+                status=receipt.status or "unknown",
+                status_code=receipt.status_code,
+                detail=receipt.error_text or receipt.status_text or "",
+            )
+            for receipt in await self.store.receipts_for(entry.message_id)
         ]
 
     # Templates ---------------------------------------------------------------------

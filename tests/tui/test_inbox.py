@@ -192,3 +192,36 @@ async def test_palette_lists_actions(settings, make_app, wait_until) -> None:
             assert title in titles
         await pilot.press("f2")
         await wait_until(lambda: isinstance(app.screen, CommandPalette), message="theme picker open")
+
+
+async def test_palette_command_runs_action(settings, make_app, seed, wait_until) -> None:
+    await seed(settings, three_conversations()[:2], read=True)
+    await seed(settings, [(CAROL, "unread one", BASE_TIME - timedelta(hours=5))])
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        screen = await loaded_inbox(app, wait_until, 3)
+        command = next(c for c in app.get_system_commands(screen) if c.title == "Next unread")
+        await command.callback()
+        await wait_until(
+            lambda: screen.conversation is not None and screen.conversation.their_number == CAROL,
+            message="palette command opened the next unread",
+        )
+
+
+async def test_activity_log_toggles_and_records(settings, sandbox, make_app, seed, wait_until) -> None:
+    from tui.widgets.activity_log import ActivityLog
+
+    await seed(settings, [(ALICE, "Hi", BASE_TIME)], read=True)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded_inbox(app, wait_until, 1)
+        log = screen.query_one(ActivityLog)
+        assert not log.display
+        await pilot.press("l")
+        assert log.display
+        sandbox.state.add_inbound("demo-user", from_=BOB, body="Running late\nsee you soon")
+        await wait_until(
+            lambda: any("Running late see you soon" in line for line in log.lines), timeout=10, message="inbound logged"
+        )
+        await pilot.press("l")
+        assert not log.display

@@ -231,6 +231,30 @@ async def test_cancel_all_by_reference(settings, sandbox, make_app, seed, wait_u
         assert stages()["keep"] == "scheduled"
 
 
+async def test_cancel_all_without_reference(settings, sandbox, make_app, wait_until) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), message="inbox shown")
+        later = datetime.now(timezone.utc) + timedelta(days=10)
+        await app.backend.service.send(to=[ALICE], body="one", schedule=later)
+        await app.backend.service.send(to=["+61491570157"], body="two", schedule=later)
+        await pilot.press("X")
+        await wait_until(lambda: app.screen.__class__.__name__ == "CancelAllScreen", message="cancel-all dialog")
+        await pilot.press("escape")
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), message="kept them")
+        assert {m.stage for m in sandbox.state.messages.values()} == {"scheduled"}
+        await pilot.press("X")
+        await wait_until(lambda: app.screen.__class__.__name__ == "CancelAllScreen", message="cancel-all dialog")
+        await pilot.press("enter")
+        await wait_until(
+            lambda: {m.stage for m in sandbox.state.messages.values()} == {"cancelled"}, message="all cancelled"
+        )
+        await wait_until(
+            lambda: any("Cancelled 2 scheduled messages" in str(n.message) for n in app._notifications),
+            message="count reported",
+        )
+
+
 async def test_resend_failed(settings, sandbox, make_app, seed, wait_until) -> None:
     await seed(settings, [(ALICE, "Hi", BASE_TIME)])
     sandbox.state.responders[ALICE] = Responder(number=ALICE, kind="fail", delay=0.0, error_code=8)
