@@ -208,3 +208,35 @@ async def test_killed_sends_resume_exactly_once_long(sandbox, tmp_path: Path, se
     killed_with_pending = [result for result in results if result.killed and result.pending_at_kill]
     assert killed_with_pending != []
     await check_exactly_once(sandbox, tmp_path / "cache.sqlite3")
+
+
+async def test_two_restarts_at_once_send_once(sandbox, tmp_path: Path) -> None:
+    """Two processes reconcile the same killed outbox at the same time; each message goes out once."""
+    await prepare(sandbox)
+    cache = tmp_path / "cache.sqlite3"
+    rng = random.Random(5)
+    sends = [{"to": bulk_numbers(60, start=index * 60), "body": f"Two restarts, batch {index}"} for index in range(3)]
+
+    first = await start_process(cache, sandbox, {"grace_seconds": GRACE_SECONDS, "sends": sends}, tmp_path, "killed")
+    try:
+        await kill_at(first, "outbox-committed", rng, cache=cache, sandbox=sandbox)
+    finally:
+        if first.returncode is None:
+            first.kill()
+            await first.wait()
+
+    _, pending_after_kill = outbox_counts(cache)
+    settle_plan = {"grace_seconds": GRACE_SECONDS, "sends": []}
+    restarts = [await start_process(cache, sandbox, settle_plan, tmp_path, f"restart-{index}") for index in range(2)]
+    try:
+        codes = await asyncio.wait_for(asyncio.gather(*(process.wait() for process in restarts)), timeout=120)
+    finally:
+        for process in restarts:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+    logs = [(tmp_path / f"restart-{index}.log").read_text(errors="replace") for index in range(2)]
+    assert pending_after_kill > 0
+    assert codes == [0, 0], "\n".join(logs)
+    await check_exactly_once(sandbox, cache)
