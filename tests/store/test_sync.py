@@ -254,3 +254,31 @@ async def test_server_without_token_only_polls(sandbox, tmp_path: Path) -> None:
         stored = await server.store.thread(None, AU_1)
     assert [item.body for item in stored] == ["polled in"]
     assert aiosqlite_threads() == []
+
+
+async def test_serve_with_pushes_and_polling_stores_once(sandbox, tmp_path: Path) -> None:
+    """smsdesk serve while the sandbox both pushes and is polled: each reply and receipt once."""
+    settings = serve_settings(sandbox, tmp_path, sync={"poll_interval": 0.02})
+    async with Server(settings) as server:
+        base = f"{server.url}/clicksend"
+        await control(sandbox, "PUT", "settings", {"receipt_url": f"{base}/receipts/{TOKEN}",
+                                                   "inbound_url": f"{base}/inbound/{TOKEN}"})
+        service = SmsService(client=server.client, store=server.store)
+        outcome = await service.send(to=[AU_1, AU_2], body="hello")
+        await sandbox.advance(600)
+        await control(sandbox, "POST", "inbound", {"from": AU_1, "body": "ok", "message_id": "IN-0001", "copies": 3})
+        await sandbox.advance(1)
+
+        pushes = sandbox.state.pushes
+        await wait_for(lambda: pushes and all(push.delivered for push in pushes))
+        await wait_for(lambda: not sandbox.state.unread_inbound("demo-user"))
+        await wait_for(lambda: not sandbox.state.unread_receipts("demo-user"))
+
+        replies = [item for item in await server.store.thread(None, AU_1) if item.direction == "in"]
+        statuses = [(await server.store.message(r.message_row)).status for r in outcome.recipients]
+        receipts = [await server.store.receipts_for(r.message_id) for r in outcome.recipients]
+
+    assert [reply.message_id for reply in replies] == ["IN-0001"]
+    assert statuses == ["delivered", "delivered"]
+    for stored in receipts:
+        assert len(stored) == len({receipt.status_code for receipt in stored})
