@@ -171,6 +171,11 @@ async def test_cli_commands_leak_no_secret(secret_environment, secret_sandbox, d
     await step("receipts", ["receipts"])
     await step("inbound", ["inbound"])
     await step("sync", ["sync"])
+    await step("send json", ["--json", "send", "--to", "+61491570159", "--body", "Secrets test: JSON output"])
+    await step("price json", ["--json", "price", "--to", THEM, "--body", "Secrets test: JSON price"])
+    await step("history json", ["--json", "history"])
+    await step("templates json", ["--json", "templates", "list"])
+    await step("receipts json", ["--json", "receipts"])
     await step("invalid number", ["send", "--to", "12", "--body", "hi"])
     await step("help", ["--help"])
     await step("sandbox help", ["sandbox", "--help"])
@@ -187,6 +192,8 @@ async def test_cli_commands_leak_no_secret(secret_environment, secret_sandbox, d
     # The commands really ran against the sandbox with the fake key.
     assert outputs["send"][0] == 0, outputs["send"][1]
     assert outputs["history"][0] == 0, outputs["history"][1]
+    assert outputs["send json"][0] == 0, outputs["send json"][1]
+    assert outputs["send json"][1].lstrip().startswith(("{", "["))
     assert outputs["wrong key"][0] != 0
     assert len(secret_sandbox.state.messages) >= 3
     assert debug_logs.lines != []
