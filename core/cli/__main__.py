@@ -1,0 +1,7 @@
+"""`python -m core.cli`, the same as the `smsdesk` console script."""
+
+import sys
+
+from core.cli import main
+
+sys.exit(main())

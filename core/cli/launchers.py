@@ -1,0 +1,53 @@
+"""Commands that start other parts of smsdesk: the inbox, the bot, the sandbox, sync and serve.
+
+Each imports its package inside the function, so that `core` does not depend
+on a front-end and a script that sends one SMS does not load Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from core.cli.context import require_credentials, settings_from
+
+SANDBOX_HELP = "Run the local ClickSend simulator on 127.0.0.1 (no account, nothing is sent)."
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    from tui.app import run
+
+    return run(settings, demo=getattr(args, "demo", False))
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox.cli import add_arguments, run
+
+    parser = argparse.ArgumentParser(prog="smsdesk sandbox", description=SANDBOX_HELP)
+    add_arguments(parser)
+    sandbox_args = parser.parse_args(args.passthrough)
+    return asyncio.run(run(sandbox_args))
+
+
+def cmd_slack(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    from slackbot.app import main as run_slack
+
+    return run_slack(settings, args)
+
+
+async def cmd_sync(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    require_credentials(settings)
+    from core.sync import run_sync
+
+    return await run_sync(settings, progress=True)
+
+
+async def cmd_serve(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    require_credentials(settings)
+    from core.serve import run_serve
+
+    return await run_serve(settings, host=args.host, port=args.port)

@@ -1,0 +1,175 @@
+"""`smsdesk history`, `receipts` and `inbound`: ClickSend's lists, as tables, JSON or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from core.cli.context import open_client, settings_from
+from core.cli.errors import EXIT_OK, UsageError
+from core.cli.output import cell, note, preview, print_json, print_table, table_number, to_jsonable
+from core.cli.when import parse_when, table_time
+from core.config import Settings
+from core.numbers import normalize_number
+
+# Fields that ClickSend's history accepts in `q=field:value`.
+HISTORY_QUERY_FIELDS = ("status", "to", "from", "message_id", "subaccount_id")
+
+DEFAULT_LIST_LIMIT = 100
+
+
+def _history_query(queries: Sequence[str], settings: Settings) -> str | None:
+    """Build ClickSend's `q` (`field:value,field:value`) from --query arguments."""
+    parts = []
+    for query in queries:
+        field, separator, value = query.partition(":")
+        field = field.strip().lower()
+        if not separator or not value.strip():
+            raise UsageError(f"invalid --query {query!r}: use FIELD:VALUE, such as status:Delivered or to:+61491570156")
+        if field not in HISTORY_QUERY_FIELDS:
+            raise UsageError(
+                f"invalid --query field {field!r} in {query!r}: ClickSend's history filters on "
+                + ", ".join(HISTORY_QUERY_FIELDS)
+            )
+        value = value.strip()
+        # Numbers are matched in E.164, and a sender ID such as ACMEPLUMB as written.
+        if field in ("to", "from") and not any(char.isalpha() for char in value):
+            value = normalize_number(value, default_region=settings.default_region)
+        parts.append(f"{field}:{value}")
+    return ",".join(parts) or None
+
+
+def _limit(args: argparse.Namespace, default: int | None) -> int | None:
+    limit = default if args.limit is None else args.limit
+    if limit is not None and limit < 0:
+        raise UsageError(f"invalid --limit {limit}: give 0 for no limit or a positive number")
+    return limit or None
+
+
+async def _take(items: AsyncIterator[Any], limit: int | None) -> list[Any]:
+    """Collect up to `limit` items, closing the page iterator when stopping early."""
+    taken: list[Any] = []
+    async with contextlib.aclosing(items):  # type: ignore[type-var]
+        async for item in items:
+            taken.append(item)
+            if limit is not None and len(taken) >= limit:
+                break
+    return taken
+
+
+HISTORY_CSV_COLUMNS = (
+    "date", "direction", "from", "to", "body", "status", "status_code", "status_text", "error_code",
+    "error_text", "message_id", "message_parts", "message_price", "custom_string", "country", "carrier",
+)
+
+
+async def cmd_history(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    query = _history_query(args.query, settings)
+    since = parse_when(args.since, settings=settings, option="--since") if args.since else None
+    until = parse_when(args.until, settings=settings, option="--until") if args.until else None
+    if since and until and since > until:
+        raise UsageError(f"--since {args.since} is after --until {args.until}; swap them")
+    # An export takes every matching row unless --limit is given.
+    limit = _limit(args, None if args.export else DEFAULT_LIST_LIMIT)
+
+    async with open_client(settings) as client:
+        # A listing shows the newest messages first, and an export is chronological.
+        order = "date:asc" if args.export else "date:desc"
+        rows = await _take(client.iter_history(q=query, order_by=order, date_from=since, date_to=until), limit)
+
+    if args.export:
+        count = _write_history_csv(Path(args.export), rows)
+        note(f"wrote {count} message{'s' if count != 1 else ''} to {args.export}")
+        if args.json:
+            print_json({"exported": count, "file": str(Path(args.export).resolve())})
+        return EXIT_OK
+
+    if args.json:
+        print_json(rows)
+        return EXIT_OK
+    print_table(
+        ["date", "direction", "from", "to", "status", "parts", "price", "message id", "body"],
+        [
+            [
+                table_time(row.date, settings),
+                row.direction,
+                table_number(row.from_, settings),
+                table_number(row.to, settings),
+                row.status,
+                row.message_parts,
+                row.message_price,
+                row.message_id,
+                preview(row.body),
+            ]
+            for row in rows
+        ],
+    )
+    return EXIT_OK
+
+
+def _write_history_csv(path: Path, rows: Sequence[Any]) -> int:
+    try:
+        with path.open("w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(HISTORY_CSV_COLUMNS)
+            for row in rows:
+                values = to_jsonable(row)
+                writer.writerow([cell(values.get(column)) for column in HISTORY_CSV_COLUMNS])
+    except OSError as error:
+        raise UsageError(f"cannot write --export {path}: {error.strerror}; choose a writable path") from None
+    return len(rows)
+
+
+async def cmd_receipts(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with open_client(settings) as client:
+        receipts = await _take(client.iter_receipts(), _limit(args, DEFAULT_LIST_LIMIT))
+
+    if args.json:
+        print_json(receipts)
+        return EXIT_OK
+    print_table(
+        ["time", "message id", "status", "code", "error", "custom string"],
+        [
+            [
+                table_time(receipt.timestamp, settings),
+                receipt.message_id,
+                receipt.status_text or receipt.status,
+                receipt.status_code,
+                receipt.error_text,
+                receipt.custom_string,
+            ]
+            for receipt in receipts
+        ],
+    )
+    return EXIT_OK
+
+
+async def cmd_inbound(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with open_client(settings) as client:
+        messages = await _take(client.iter_inbound(), _limit(args, DEFAULT_LIST_LIMIT))
+
+    if args.json:
+        print_json(messages)
+        return EXIT_OK
+    print_table(
+        ["time", "from", "to", "message id", "reply to", "body"],
+        [
+            [
+                table_time(message.timestamp, settings),
+                table_number(message.from_, settings),
+                table_number(message.to, settings),
+                message.message_id,
+                message.original_message_id,
+                preview(message.body),
+            ]
+            for message in messages
+        ],
+    )
+    return EXIT_OK
