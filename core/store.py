@@ -929,6 +929,7 @@ class Store:
             new = [record for message_id, record in unique.items() if message_id not in existing]
             if not new:
                 return []
+            reply_to = await _link_replies(db, new)
             conversation_ids = await _resolve_conversations(
                 db, [(record.to_number, record.from_number) for record in new]
             )
@@ -951,7 +952,7 @@ class Store:
                         status.RECEIVED,
                         reference.split(record.custom_string)[0],
                         to_db_time(record.received_at),
-                        record.original_message_id,
+                        reply_to[record.message_id],
                         int(record.is_read),
                         record.opt_out,
                         now,
@@ -1715,6 +1716,39 @@ async def _adopt_message_ids_from_receipts(db: aiosqlite.Connection, receipts: S
         ref = reference.split(receipt.custom_string)[1]
         if ref is not None:
             by_ref[ref] = receipt.message_id
+    await _adopt_message_ids(db, by_ref)
+
+
+async def _link_replies(db: aiosqlite.Connection, inbound: Sequence[InboundRecord]) -> dict[str, str | None]:
+    """Return the outbound message_id that each inbound message replies to.
+
+    ClickSend sends original_message_id with a reply, and custom_string carries our
+    outbox reference. The reference finds the outbound row when the id is missing, and
+    the id is given to an outbound row whose send result has not been recorded yet.
+    """
+    refs = {record.message_id: reference.split(record.custom_string)[1] for record in inbound}
+    await _adopt_message_ids(
+        db,
+        {refs[record.message_id]: record.original_message_id
+         for record in inbound if refs[record.message_id] and record.original_message_id},
+    )
+    wanted = sorted({ref for ref in refs.values() if ref})
+    known: dict[str, str] = {}
+    if wanted:
+        async with db.execute(
+            "SELECT client_ref, message_id FROM messages WHERE client_ref IN (SELECT value FROM json_each(?))"
+            " AND message_id IS NOT NULL",
+            (_json_list(wanted),),
+        ) as cursor:
+            known = {row[0]: row[1] for row in await cursor.fetchall()}
+    return {
+        record.message_id: record.original_message_id or known.get(refs[record.message_id] or "")
+        for record in inbound
+    }
+
+
+async def _adopt_message_ids(db: aiosqlite.Connection, by_ref: dict[str, str]) -> None:
+    """Set message_id on outbox rows (by reference) that do not have one yet."""
     if not by_ref:
         return
     await db.executemany(

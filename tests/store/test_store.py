@@ -668,3 +668,20 @@ async def test_search_orders_by_time_for_any_frequency(store: Store, matches: in
     assert [hit.message_id for hit in hits] == ["IN-0", "IN-1", "IN-2"]
     page_two = await store.search(f"word{matches}", limit=3, offset=3)
     assert [hit.message_id for hit in page_two] == ["IN-3", "IN-4", "IN-5"][: max(0, min(3, matches - 3))]
+
+
+async def test_reply_linked_by_reference(store: Store) -> None:
+    await store.add_to_outbox([draft("a" * 16), draft("b" * 16, to=AU_2)])
+    await store.record_send_updates([SendUpdate(client_ref="a" * 16, status=status.QUEUED, message_id="MSG-A")])
+    (by_reference,) = await store.add_inbound(
+        [inbound("IN-1", "yes", custom_string="ticket-42|sd-" + "a" * 16, at=datetime.now(UTC))]
+    )
+    # A reply that overtook the send result gives the outbox row its ClickSend id.
+    (by_id,) = await store.add_inbound(
+        [inbound("IN-2", "no", from_number=AU_2, original_message_id="MSG-B", custom_string="sd-" + "b" * 16,
+                 at=datetime.now(UTC))]
+    )
+    assert by_reference.reply_to_message_id == "MSG-A"
+    assert by_reference.custom_string == "ticket-42"
+    assert by_id.reply_to_message_id == "MSG-B"
+    assert (await store.message_by_client_ref("b" * 16)).message_id == "MSG-B"
