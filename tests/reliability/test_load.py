@@ -1,15 +1,17 @@
 """Inbound pushes at 32 at a time while the inbox and the Slack bot read and write the same cache.
 
-Three parts share one cache file. The webhook receiver has its own Store
+Four parts share one cache file. The webhook receiver has its own Store
 connection and EventBus, as ``smsdesk serve`` runs it. The Slack bot has its own
 connection and relays what another connection stored through its
-DataVersionWatcher. An inbox-like reader on a third connection polls
-``data_version``, the conversation list and the unread count. A second layout mounts the webhook routes on the bot's own
+DataVersionWatcher. The terminal inbox runs headless, and an inbox-like reader on
+one more connection polls ``data_version``, the conversation list and the unread
+count as fast as it can. A second layout mounts the webhook routes on the bot's own
 server, as ``smsdesk slack`` does, so the relay follows the shared EventBus.
 
-Every 25th push is sent twice at once, as ClickSend does when it retries. In the
-end every message is stored once, published once, relayed to Slack once, and
-every push got a 200.
+Every 25th push is sent twice at the same time, like a ClickSend retry that
+arrives while the first push is still being handled. In the end every message
+is stored once, published once, relayed to Slack once and shown as unread in
+the inbox, and every push got a 200.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from slackbot.app import SlackBot
 from tests.reliability.helpers import wait_until
 from tests.slackbot.conftest import WEBHOOK_TOKEN, make_settings
 from tests.slackbot.fake_slack import SIGNING_SECRET
+from tui.app import SmsDeskApp
+from tui.backend import open_backend
+from tui.widgets.status_bar import StatusBar
 
 CONCURRENCY = 32
 MESSAGES_PER_CONVERSATION = 5
@@ -75,6 +80,11 @@ async def count_published(events: EventBus, counter: Counter[str], ready: asynci
         async for event in subscription:
             if isinstance(event, InboundReceived):
                 counter[event.message.message_id] += 1
+
+
+def inbox_unread(app: SmsDeskApp) -> int | None:
+    bars = app.screen.query(StatusBar)
+    return bars.first().unread if bars else None
 
 
 def their_number(index: int) -> str:
@@ -162,7 +172,11 @@ async def run_load(count: int, *, layout: str, fake_slack, sandbox, tmp_path: Pa
         background.append(asyncio.create_task(count_published(receiver_events, published, subscribed)))
         await subscribed.wait()
 
-        statuses = await push_all(push_url, count)
+        # The terminal inbox itself, headless, on the same cache file while the pushes run.
+        inbox = SmsDeskApp(settings, backend=lambda: open_backend(settings), sync_interval=5.0)
+        async with inbox.run_test(size=(120, 40)):
+            statuses = await push_all(push_url, count)
+            await wait_until(lambda: inbox_unread(inbox) == count, timeout=max(60.0, count / 20), interval=0.1, what="the inbox showing every message as unread")
 
         bodies = {f"Load message {index:05d}" for index in range(count)}
 
