@@ -167,8 +167,11 @@ def test_help_lists_every_command(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for command in ("send", "price", "cancel", "templates", "history", "receipts", "inbound", "config", "sync", "serve", "sandbox", "slack", "tui"):
-        assert command in out
+    listed = {line.split()[0] for line in out.splitlines() if line.startswith("    ") and not line.startswith("     ")}
+    assert listed == {
+        "send", "price", "cancel", "templates", "history", "receipts", "inbound",
+        "config", "sync", "serve", "sandbox", "slack", "tui",
+    }
 
 
 @pytest.mark.parametrize("command", ["send", "price"])
