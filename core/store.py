@@ -890,20 +890,20 @@ class Store:
         """
         if not entries:
             return []
-        now = _now()
-        won: list[OutboxEntry] = []
+        claims = json.dumps([[entry.client_ref, _optional_time(entry.last_attempt_at)] for entry in entries])
         async with self._transaction() as db:
-            for entry in entries:
-                cursor = await db.execute(
-                    """
-                    UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?
-                    WHERE client_ref = ? AND state = 'pending' AND last_attempt_at IS ?
-                    """,
-                    (now, entry.client_ref, _optional_time(entry.last_attempt_at)),
-                )
-                if cursor.rowcount == 1:
-                    won.append(entry)
-        return won
+            async with db.execute(
+                """
+                UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?
+                FROM json_each(?) AS claim
+                WHERE outbox.client_ref = json_extract(claim.value, '$[0]') AND outbox.state = 'pending'
+                  AND outbox.last_attempt_at IS json_extract(claim.value, '$[1]')
+                RETURNING outbox.client_ref
+                """,
+                (_now(), claims),
+            ) as cursor:
+                won = {row[0] for row in await cursor.fetchall()}
+        return [entry for entry in entries if entry.client_ref in won]
 
     # --- inbound --------------------------------------------------------------------
 
