@@ -53,6 +53,26 @@ SHARED_NUMBERS: dict[str, str] = {
 # ACMA's range for fiction, 0491 570 006 to 0491 570 159, in E.164.
 FICTIONAL_AU_NUMBERS: tuple[str, ...] = tuple(f"+61491570{n:03d}" for n in range(6, 160))
 
+# Ofcom's mobile range for drama, 07700 900000 to 07700 900999.
+FICTIONAL_GB_NUMBERS: tuple[str, ...] = tuple(f"+447700900{n:03d}" for n in range(1000))
+
+
+def fictional_numbers(count: int) -> list[str]:
+    """Return `count` distinct numbers reserved for fiction: AU first, then GB, then US.
+
+    Past the AU and GB ranges come NANP numbers 555-0100 to 555-0199, which
+    are fictional in every area code (201, 202, ...); up to 80,000 more.
+    """
+    numbers = list(FICTIONAL_AU_NUMBERS + FICTIONAL_GB_NUMBERS)[:count]
+    area_code = 201
+    while len(numbers) < count:
+        if area_code > 999:
+            raise ValueError(f"only {len(numbers)} fictional numbers are available, not {count}")
+        remaining = count - len(numbers)
+        numbers += [f"+1{area_code}5550{line}" for line in range(100, 200)][:remaining]
+        area_code += 1
+    return numbers
+
 STATUS_ACTIVE = "active"
 STATUS_NOT_ACTIVE = "notactive"
 STATUS_BANNED = "banned"

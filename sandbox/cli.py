@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from sandbox.accounts import Account, default_accounts
 from sandbox.clock import SandboxClock
@@ -22,6 +23,16 @@ def _push_url(value: str) -> str:
         return check_push_url(value)
     except PushTargetError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _amount(value: str) -> Decimal:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"invalid amount {value!r}; give a number such as 250.00") from None
+    if not amount.is_finite() or amount < 0:
+        raise argparse.ArgumentTypeError(f"invalid amount {value!r}; give a number of 0 or more")
+    return amount
 
 
 def _clock_start(value: str) -> float:
@@ -46,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one (default 8765)")
     parser.add_argument("--username", default="demo-user", metavar="U", help="API username of the sandbox account (default demo-user)")
     parser.add_argument("--api-key", default="demo-key", metavar="K", help="API key of the sandbox account (default demo-key)")
+    parser.add_argument("--balance", type=_amount, metavar="AMOUNT",
+                        help="credit of the sandbox account in AUD (default 100)")
     parser.add_argument("--demo-data", action="store_true",
                         help="seed demo conversations, templates, scheduled sends and failures")
     parser.add_argument("--receipt-url", type=_push_url, metavar="URL",
@@ -67,6 +80,8 @@ def build_server(args: argparse.Namespace) -> SandboxServer:
     if args.username != "demo-user" or args.api_key != "demo-key":
         accounts.pop("demo-user")
         accounts[args.username] = Account(username=args.username, api_key=args.api_key)
+    if args.balance is not None:
+        accounts[args.username].balance = args.balance
     clock = SandboxClock(start=args.clock_start, frozen=args.frozen_clock)
     return SandboxServer(
         host=args.host,

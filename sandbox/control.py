@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from sandbox.accounts import DEFAULT_USERNAME
+from sandbox.accounts import DEFAULT_USERNAME, FICTIONAL_AU_NUMBERS, fictional_numbers
 from sandbox.api import SERVER_KEY, inbound_json, read_json, receipt_json
 from sandbox.models import GATEWAY_ERRORS, RECEIPT_STATUS, Responder, record_to_dict
 from sandbox.pushes import PushTargetError, check_push_url, redact_url
@@ -142,6 +142,37 @@ async def inject_receipt(request: web.Request) -> web.Response:
     )
     await server.pusher.run_due()
     return _ok(receipt_json(receipt))
+
+
+async def seed_history(request: web.Request) -> web.Response:
+    """Add delivered history rows without HTTP sends: count, spacing (seconds), numbers (distinct recipients)."""
+    server = request.app[SERVER_KEY]
+    payload = await _object_body(request)
+    fields: dict[str, str] = {}
+    count = _whole_number(payload, "count", fields, default=None, maximum=1_000_000)
+    recipients = _whole_number(payload, "numbers", fields, default=len(FICTIONAL_AU_NUMBERS), maximum=80_000)
+    spacing = _number(payload, "spacing")
+    username = _username(server, payload, fields)
+    if fields:
+        raise RequestError(fields)
+    ids = server.state.seed_history(
+        username, count, spacing=1.0 if spacing is None else spacing, numbers=fictional_numbers(recipients)
+    )
+    messages = server.state.messages
+    return _ok({
+        "count": len(ids),
+        "first_date": messages[ids[0]].date if ids else None,
+        "last_date": messages[ids[-1]].date if ids else None,
+    })
+
+
+def _whole_number(payload: dict[str, Any], name: str, fields: dict[str, str], *,
+                  default: int | None, maximum: int) -> int:
+    value = payload.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        fields[name] = f"The {name} field must be a whole number from 1 to {maximum}, got {value!r}."
+        return 0
+    return value
 
 
 async def list_responders(request: web.Request) -> web.Response:
@@ -307,6 +338,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_sandbox/clock/run", run_clock)
     app.router.add_post("/_sandbox/inbound", inject_inbound)
     app.router.add_post("/_sandbox/receipts", inject_receipt)
+    app.router.add_post("/_sandbox/history/seed", seed_history)
     app.router.add_get("/_sandbox/responders", list_responders)
     app.router.add_put("/_sandbox/responders/{number}", put_responder)
     app.router.add_delete("/_sandbox/responders/{number}", delete_responder)

@@ -267,3 +267,25 @@ async def test_dump_hides_webhook_token(make_sandbox, receiver) -> None:
     assert "secret-token-123" not in text
     assert "tok-9f8e7d" not in text
     assert dump["settings"]["receipt_url"].startswith("http://127.0.0.1:")
+
+
+async def test_seed_history_route(make_sandbox) -> None:
+    sandbox = await make_sandbox(clock=SandboxClock(start=1_767_225_600, frozen=True))
+    status, body = await control(sandbox, "POST", "history/seed", {"count": 1200, "spacing": 30, "numbers": 1300})
+    assert status == 200
+    assert body["count"] == 1200
+    assert body["last_date"] - body["first_date"] == 1199 * 30
+    numbers = {m.to for m in sandbox.state.messages.values()}
+    assert len(numbers) == 1200
+    assert any(n.startswith("+44") for n in numbers)
+    _, history, _ = await call("GET", f"{sandbox.base_url}/sms/history?limit=100&page=12")
+    assert history["data"]["total"] == 1200
+    assert len(history["data"]["data"]) == 100
+
+
+@pytest.mark.parametrize("payload", [{}, {"count": 0}, {"count": "10"}, {"count": 10, "numbers": 0},
+                                     {"count": 10, "spacing": -1}])
+async def test_seed_history_bad_fields(sandbox: SandboxServer, payload: dict) -> None:
+    status, _ = await control(sandbox, "POST", "history/seed", payload)
+    assert status == 400
+    assert sandbox.state.messages == {}

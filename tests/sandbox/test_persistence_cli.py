@@ -165,3 +165,15 @@ async def test_state_saved_in_background(make_sandbox, tmp_path: Path) -> None:
     async with asyncio.timeout(10):
         while message_id not in saved_ids():
             await asyncio.sleep(0.05)
+
+
+def test_cli_balance() -> None:
+    server = build_server(parse(["--balance", "250.50"]))
+    assert server.state.accounts["demo-user"].balance == Decimal("250.50")
+
+
+@pytest.mark.parametrize("value", ["lots", "-5", "NaN"])
+def test_cli_rejects_bad_balance(value: str, capsys) -> None:
+    with pytest.raises(SystemExit):
+        parse(["--balance", value])
+    assert "invalid amount" in capsys.readouterr().err

@@ -68,3 +68,14 @@ def test_message_ids_are_upper_case_uuid_shaped() -> None:
         assert len(message_id) == 36
         assert message_id == message_id.upper()
         assert [len(part) for part in message_id.split("-")] == [8, 4, 4, 4, 12]
+
+
+def test_fictional_numbers_distinct_and_ordered() -> None:
+    from sandbox.accounts import fictional_numbers
+
+    numbers = fictional_numbers(5000)
+    assert len(set(numbers)) == 5000
+    assert numbers[0] == "+61491570006"
+    assert numbers[154] == "+447700900000"
+    assert numbers[1154] == "+12015550100"
+    assert all(lookup_recipient(n, None)[0] == n for n in numbers[::97])
