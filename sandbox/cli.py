@@ -35,6 +35,16 @@ def _amount(value: str) -> Decimal:
     return amount
 
 
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"invalid number {value!r}; give a whole number of 1 or more")
+    return number
+
+
 def _clock_start(value: str) -> float:
     """Read a Unix timestamp or an ISO 8601 time with a UTC offset."""
     try:
@@ -59,6 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-key", default="demo-key", metavar="K", help="API key of the sandbox account (default demo-key)")
     parser.add_argument("--balance", type=_amount, metavar="AMOUNT",
                         help="credit of the sandbox account in AUD (default 100)")
+    parser.add_argument("--rate-limit", type=_positive_int, metavar="N",
+                        help="API requests per minute before 429 Too many attempts (default 6000)")
     parser.add_argument("--demo-data", action="store_true",
                         help="seed demo conversations, templates, scheduled sends and failures")
     parser.add_argument("--receipt-url", type=_push_url, metavar="URL",
@@ -93,6 +105,7 @@ def build_server(args: argparse.Namespace) -> SandboxServer:
         inbound_url=args.inbound_url,
         inbound_webhook_type=args.inbound_format,
         clock=clock,
+        rate_limit=args.rate_limit,
     )
 
 

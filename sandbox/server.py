@@ -57,12 +57,16 @@ class SandboxServer:
         clock: SandboxClock | None = None,
         inbound_webhook_type: str = "post",
         receipt_before_response: bool = False,
+        rate_limit: int | None = None,
         seed: int = 0,
     ) -> None:
         self.host = host
         self.port = port
         self.clock = clock or SandboxClock()
         self.state = SandboxState(clock=self.clock, accounts=accounts, seed=seed)
+        if rate_limit is not None:
+            self.state.default_rate_limit = rate_limit
+        self._rate_limit = rate_limit
         self.state_path = Path(state_path) if state_path is not None else None
         self.demo_data = demo_data
         self._receipt_url = receipt_url
@@ -152,6 +156,8 @@ class SandboxServer:
             self.state.inbound_webhook_type = self._inbound_webhook_type
         if self._receipt_before_response:
             self.state.receipt_before_response = True
+        if self._rate_limit is not None:
+            self.state.faults["rate_limit"] = self._rate_limit
 
     def save(self) -> None:
         """Write the state to the --state file now, if it changed."""

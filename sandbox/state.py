@@ -56,6 +56,8 @@ THROTTLE_WINDOW_SECONDS = 10.0
 # tables and connector docs, up to 8 parts (1,224 characters); the sandbox uses 8.
 MAX_PARTS = 8
 
+DEFAULT_RATE_LIMIT = 6000
+
 # Seconds on the sandbox clock between delivery stages.
 DEFAULT_QUEUE_SECONDS = 1.0
 DEFAULT_DELIVERY_SECONDS = 2.0
@@ -118,6 +120,9 @@ class SandboxState:
         self.receipt_before_response = False
         # Also send a pending receipt (status_code 200) when a message reaches the network.
         self.intermediate_receipts = False
+        # Requests per minute of sandbox time before 429, restored by reset(). Observed
+        # x-ratelimit-limit values were 6000 and 20, so the default is the higher one.
+        self.default_rate_limit = DEFAULT_RATE_LIMIT
         self.reset()
 
     @property
@@ -167,9 +172,7 @@ class SandboxState:
             "burst_429": 0,  # next N requests get 429
             "retry_after": 1,
             "drop_after_send": 0,  # next N accepted sends get no response
-            # Requests per minute of sandbox time before 429. Observed
-            # x-ratelimit-limit values were 6000 and 20, so the default is the higher one.
-            "rate_limit": 6000,
+            "rate_limit": self.default_rate_limit,
         }
         self.rate_window = -1
         self.rate_count = 0

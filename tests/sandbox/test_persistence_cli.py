@@ -177,3 +177,17 @@ def test_cli_rejects_bad_balance(value: str, capsys) -> None:
     with pytest.raises(SystemExit):
         parse(["--balance", value])
     assert "invalid amount" in capsys.readouterr().err
+
+
+async def test_cli_rate_limit_survives_reset() -> None:
+    server = build_server(parse(["--port", "0", "--rate-limit", "1"]))
+    await server.start()
+    try:
+        status, _, _ = await call("GET", f"{server.base_url}/sms/templates")
+        assert status == 200
+        status, _, _ = await call("GET", f"{server.base_url}/sms/templates")
+        assert status == 429
+        server.state.reset()
+        assert server.state.faults["rate_limit"] == 1
+    finally:
+        await server.stop()
