@@ -82,7 +82,8 @@ class Server:
             app.router.add_get("/health", _health)
             token = getattr(getattr(settings, "webhook", None), "token", None)
             if token is not None:
-                build_webhook_routes(app, store=self.store, token=token.get_secret_value(), ingestor=ingestor)
+                secret = token.get_secret_value() if hasattr(token, "get_secret_value") else str(token)
+                build_webhook_routes(app, store=self.store, token=secret, ingestor=ingestor)
             else:
                 log.warning("no webhook token configured ([webhook] token or SMSDESK_WEBHOOK_TOKEN): webhooks are off, polling only")
             # No access log: a webhook path contains the secret token.
