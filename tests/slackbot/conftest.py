@@ -41,7 +41,9 @@ async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-def make_settings(*, fake_slack: FakeSlack, sandbox: Any, tmp_path: Any, **slack: Any) -> Settings:
+def make_settings(
+    *, fake_slack: FakeSlack, sandbox: Any, tmp_path: Any, poll_interval: float = 0, **slack: Any
+) -> Settings:
     options: dict[str, Any] = {
         "bot_token": BOT_TOKEN,
         "signing_secret": SIGNING_SECRET,
@@ -57,6 +59,7 @@ def make_settings(*, fake_slack: FakeSlack, sandbox: Any, tmp_path: Any, **slack
         clicksend_base_url=sandbox.base_url,
         cache_path=tmp_path / "cache.sqlite3",
         webhook={"token": WEBHOOK_TOKEN},
+        sync={"poll_interval": poll_interval},
         slack=options,
     )
 

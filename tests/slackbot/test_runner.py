@@ -73,3 +73,21 @@ async def test_run_in_socket_mode_handles_commands(fake_slack, sandbox, tmp_path
     assert plan.socket_mode is True
     [ack] = [a for a in stub.acks if a.get("envelope_id") == "env-run"]
     assert "/sms send NUMBER" in ack["payload"]["text"]
+
+
+async def test_run_polls_clicksend_for_inbound(fake_slack, sandbox, tmp_path, http_session):
+    settings = make_settings(fake_slack=fake_slack, sandbox=sandbox, tmp_path=tmp_path, poll_interval=0.2)
+    plan = RunPlan(socket_mode=False, host="127.0.0.1", port=0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings, plan, stop=stop))
+    try:
+        injected = {"from": "+61491570156", "body": "polled, not pushed"}
+        async with http_session.post(f"{sandbox.root_url}/_sandbox/inbound", json=injected) as response:
+            assert response.status == 200
+        await wait_for(lambda: fake_slack.posts("C0FAKE001") or task.done())
+    finally:
+        stop.set()
+        await task
+
+    [post] = fake_slack.posts("C0FAKE001")
+    assert "polled, not pushed" in post.text
