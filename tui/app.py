@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, contextmanager
+from pathlib import Path
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
+import platformdirs
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -124,5 +126,40 @@ def run(settings: Settings, *, demo: bool = False) -> int:
         return 2
     use_demo = demo or not settings.has_credentials
     app = SmsDeskApp(settings, backend=lambda: open_backend(settings, demo=use_demo))
-    app.run()
+    with logging_to_file(default_log_path()):
+        app.run()
     return app.return_code or 0
+
+
+def default_log_path() -> Path:
+    """Log file of the inbox, in the platform's user log directory."""
+    return Path(platformdirs.user_log_dir("smsdesk", appauthor=False)) / "tui.log"
+
+
+@contextmanager
+def logging_to_file(path: Path) -> Iterator[None]:
+    """Send log records to `path` instead of the terminal while the inbox draws on it.
+
+    A handler writing to stderr would print over the screen. Without any handler,
+    `logging.lastResort` would do the same for warnings, so the file handler stays
+    installed for the whole run.
+    """
+    root = logging.getLogger()
+    terminal_handlers = [
+        handler
+        for handler in root.handlers
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
+    ]
+    for handler in terminal_handlers:
+        root.removeHandler(handler)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(file_handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(file_handler)
+        file_handler.close()
+        for handler in terminal_handlers:
+            root.addHandler(handler)

@@ -23,6 +23,7 @@ async def test_inbound_appears_with_notification(settings, sandbox, make_app, se
         await wait_until(lambda: isinstance(app.screen, InboxScreen), message="inbox shown")
         screen = app.screen
         await wait_until(lambda: screen.conversation is not None, message="Alice open")
+        await wait_until(lambda: screen.synced_once, message="first sync done")
         sandbox.state.add_inbound("demo-user", from_=BOB, body="Running late, 10 minutes")
         conversations = screen.query_one(ConversationList)
         await wait_until(
@@ -91,3 +92,15 @@ async def test_offline_banner_and_cache(tmp_path, make_app, seed, wait_until) ->
         await wait_until(
             lambda: any("not sent" in str(n.message) for n in app._notifications), timeout=15, message="send refused"
         )
+
+
+async def test_first_sync_backlog_not_notified(settings, sandbox, make_app, wait_until) -> None:
+    sandbox.state.add_inbound("demo-user", from_=BOB, body="Sent while the inbox was closed")
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), message="inbox shown")
+        screen = app.screen
+        await wait_until(lambda: screen.synced_once, message="first sync done")
+        conversations = screen.query_one(ConversationList)
+        await wait_until(lambda: conversations.rows and conversations.rows[0].unread == 1, message="backlog listed")
+        assert not any("closed" in str(n.message) for n in app._notifications)

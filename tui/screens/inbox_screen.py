@@ -62,7 +62,7 @@ class InboxScreen(Screen[None]):
         self.order = "newest"
         self.conversation: ConversationRow | None = None
         self.sending = False
-        self.sent_count = 0
+        self.synced_once = False
         self._price_timer: Timer | None = None
         self._redraw_timer: Timer | None = None
         self._quoted: tuple[str, str, Decimal | None] | None = None
@@ -296,7 +296,6 @@ class InboxScreen(Screen[None]):
             self.notify(f"Message not sent: {outcome.failed}", severity="error", timeout=8)
             self.log_activity(f"send to {request.to} failed: {outcome.failed}")
             return
-        self.sent_count += 1
         self.query_one(ActivityLog).record_message("out", request.to, request.body)
         self.query_one(Composer).clear_draft()
         if outcome.unconfirmed:
@@ -553,6 +552,7 @@ class InboxScreen(Screen[None]):
             return self._sync_failed(error)
         if self.closing:
             return None
+        self.synced_once = True
         self.connection_changed(True)
         self.sync_state_changed(f"synced {self.clock().astimezone(self.tz).strftime('%H:%M')}")
         self.balance_changed(result.balance, result.currency)
@@ -593,7 +593,9 @@ class InboxScreen(Screen[None]):
     def inbound_received(self, number: str, body: str) -> None:
         """Show a new inbound message; notify unless its conversation is open."""
         self.query_one(ActivityLog).record_message("in", number, body)
-        if self.conversation is None or self.conversation.their_number != number:
+        # The first sync brings everything that arrived while the inbox was closed;
+        # the unread badges show those, a toast per message would only be noise.
+        if self.synced_once and (self.conversation is None or self.conversation.their_number != number):
             name = format_number(number, default_region=self.backend.region)
             self.notify(one_line(body, 60), title=f"New message from {name}", timeout=6)
         self.after_change(self.conversation.id if self.conversation else None)
