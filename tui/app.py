@@ -92,7 +92,8 @@ class SmsDeskApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self.keymap))
+        demo_numbers = self.backend.demo_numbers() if self.backend is not None else []
+        self.push_screen(HelpScreen(self.keymap, demo_numbers=demo_numbers))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from core.service import SmsService
     from core.store import Store
     from core.sync import Syncer
+    from sandbox import SandboxServer
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ class SendReport:
     """Result of a send for its one recipient.
 
     `failed` carries ClickSend's reason (or the transport error) when the message
-    was not sent; `unconfirmed` is True when the request may have reached
-    ClickSend without a response, which a later reconcile settles.
+    was not sent. `unconfirmed` is True when the request may have reached
+    ClickSend without a response; a later reconcile settles it.
     """
 
     failed: str | None = None
@@ -122,6 +123,7 @@ class Backend:
         events: EventBus,
         demo: bool,
         account_label: str,
+        sandbox: SandboxServer | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
@@ -131,8 +133,25 @@ class Backend:
         self.events = events
         self.demo = demo
         self.account_label = account_label
+        self.sandbox = sandbox
         self._synced = False
         self._history_synced_at = datetime.min.replace(tzinfo=timezone.utc)
+
+    def demo_numbers(self) -> list[tuple[str, str]]:
+        """Sandbox numbers that reply or fail on their own in demo mode, each with its behaviour."""
+        if self.sandbox is None:
+            return []
+        behaviour = {
+            "echo": lambda r: "replies with your own text",
+            "text": lambda r: f"replies “{r.text}”",
+            "stop": lambda r: "replies STOP, which opts it out",
+            "fail": lambda r: "delivery fails, so you can try resend",
+        }
+        return [
+            (number, behaviour[responder.kind](responder))
+            for number, responder in sorted(self.sandbox.state.responders.items())
+            if responder.kind in behaviour
+        ]
 
     @property
     def region(self) -> str:
@@ -389,6 +408,7 @@ async def open_backend(settings: Settings, *, demo: bool = False) -> AsyncIterat
     from core.sync import Syncer
 
     async with AsyncExitStack() as stack:
+        server = None
         if demo:
             from sandbox import SandboxServer
 
@@ -423,5 +443,5 @@ async def open_backend(settings: Settings, *, demo: bool = False) -> AsyncIterat
         syncer = Syncer(client=client, store=store, ingestor=ingestor, events=events)
         yield Backend(
             settings=settings, client=client, store=store, service=service, syncer=syncer, events=events,
-            demo=demo, account_label=label,
+            demo=demo, account_label=label, sandbox=server,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from core.numbers import format_number
 from tui.keys import ALL_ACTIONS, display_keys
 
 # Keys that Textual itself provides on every screen.
@@ -51,9 +52,10 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss_help", "Close help")]
 
-    def __init__(self, keymap: Mapping[str, str]) -> None:
+    def __init__(self, keymap: Mapping[str, str], *, demo_numbers: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__()
         self.keymap = keymap
+        self.demo_numbers = demo_numbers
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -61,6 +63,9 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self._bindings_table(), id="help-bindings")
             yield Static(Text("Tasks", style="bold"))
             yield Static(self._tasks(), id="help-tasks")
+            if self.demo_numbers:
+                yield Static(Text("Demo numbers (press c and type one)", style="bold"))
+                yield Static(self._demo_table(), id="help-demo")
             yield Static(Text("Esc closes this help. Keys can be changed in [tui.keys] of the configuration.", style="dim"))
 
     def _keys_for(self, action_id: str, default: str) -> str:
@@ -80,6 +85,14 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="dim")
         for row in self.rows:
             table.add_row(*row)
+        return table
+
+    def _demo_table(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for number, behaviour in self.demo_numbers:
+            table.add_row(format_number(number), behaviour)
         return table
 
     def _tasks(self) -> str:

@@ -6,7 +6,7 @@ from textual.widgets import Static
 
 DEMO_TEXT = (
     "DEMO: this inbox runs on a local ClickSend sandbox on 127.0.0.1. "
-    "Nothing is sent to real phones and nothing is charged."
+    "Nothing is sent to real phones and nothing is charged. F1 lists the keys and numbers that reply."
 )
 
 
