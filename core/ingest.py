@@ -33,6 +33,9 @@ __all__ = ["Ingestor", "PayloadError", "decode_payload", "parse_timestamp"]
 log = logging.getLogger(__name__)
 
 # (preferred name, legacy names): the preferred snake_case name wins.
+# ``timestamp_send`` is not a spelling of ``timestamp`` but a different time (when the
+# message was sent); it is used only when ``timestamp`` is missing, so a difference
+# between the two is expected and not logged (see _FALLBACK_FIELDS).
 _INBOUND_FIELDS: Final = {
     "message_id": ("message_id", "messageid"),
     "from": ("from", "sms"),
@@ -53,6 +56,9 @@ _RECEIPT_FIELDS: Final = {
     "custom_string": ("custom_string", "customstring"),
     "timestamp": ("timestamp", "timestamp_send"),
 }
+
+
+_FALLBACK_FIELDS: Final = frozenset({"timestamp"})
 
 
 class PayloadError(ValueError):
@@ -168,6 +174,8 @@ class Ingestor:
         if not present:
             return None
         chosen_name, chosen = present[0]
+        if names[0] in _FALLBACK_FIELDS:
+            return chosen
         for name, value in present[1:]:
             same = compare(chosen, value) if compare else _text(chosen) == _text(value)
             if not same:

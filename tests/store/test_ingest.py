@@ -295,3 +295,18 @@ def test_settings_keywords_replace_defaults(tmp_path) -> None:
     matcher = KeywordMatcher.from_settings(load_settings(config_path=config))
     assert matcher.classify("halt") == "opt_out"
     assert matcher.classify("STOP") is None
+
+
+def test_receipt_send_time_is_not_a_conflict(ingestor: Ingestor, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="core.ingest"):
+        record = ingestor.parse_receipt(
+            {"message_id": "MSG-1", "status_code": "201", "timestamp": "1759730412", "timestamp_send": "1759730400"}
+        )
+    assert record.ts == datetime.fromtimestamp(1759730412, UTC)
+    assert caplog.records == []
+
+
+def test_inbound_send_time_used_when_no_timestamp(ingestor: Ingestor) -> None:
+    record = ingestor.parse_inbound({"message_id": "IN-1", "from": "61491570156", "body": "hi",
+                                     "timestamp_send": "1436932432"})
+    assert record.received_at == datetime(2015, 7, 15, 3, 53, 52, tzinfo=UTC)
