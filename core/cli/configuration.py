@@ -52,6 +52,8 @@ def _config_check(args: argparse.Namespace) -> int:
                 "file": settings.config_file,
                 "clicksend_base_url": settings.clicksend_base_url,
                 "cache_path": settings.cache_path,
+                "default_region": settings.default_region,
+                "timezone": settings.timezone,
                 "has_credentials": settings.has_credentials,
                 "missing": missing,
                 "warnings": warnings,
@@ -62,6 +64,8 @@ def _config_check(args: argparse.Namespace) -> int:
         sys.stdout.write(f"ClickSend: {settings.clicksend_base_url}")
         sys.stdout.write(f" as {settings.clicksend_username}\n" if settings.has_credentials else " (no credentials)\n")
         sys.stdout.write(f"cache: {settings.cache_path}\n")
+        sys.stdout.write(f"numbers without a country code: {settings.default_region}\n")
+        sys.stdout.write(f"time zone: {settings.timezone or 'the system zone'}\n")
         for item in missing:
             sys.stdout.write(f"missing: {item['setting']}: {item['effect']}\n")
         for warning in warnings:

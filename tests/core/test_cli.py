@@ -259,6 +259,8 @@ def test_config_check_reports_missing(capsys):
     code = main(["config", "check"])
     out = capsys.readouterr().out
     assert code == 1
+    assert "numbers without a country code: AU" in out
+    assert "time zone: the system zone" in out
     assert "missing: CLICKSEND_USERNAME" in out
     assert "missing: CLICKSEND_API_KEY" in out
     assert "demo sandbox" in out
