@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -287,10 +289,18 @@ class _ProgressBar:
         self.last_stage = stage
 
 
-async def run_sync(settings: Any, *, progress: bool | ProgressCallback | None = True, stream: TextIO | None = None) -> int:
+async def run_sync(
+    settings: Any,
+    *,
+    progress: bool | ProgressCallback | None = True,
+    stream: TextIO | None = None,
+    json_output: TextIO | None = None,
+) -> int:
     """Run one sync pass for ``smsdesk sync``: settle the outbox, poll, sync history and templates.
 
-    Returns the exit code: 0 when every step succeeded, 1 when one failed.
+    Progress and the summary go to ``stream`` (stderr by default); with ``json_output``
+    (for ``--json``, pass sys.stdout) the SyncReport is also written there as one JSON
+    object. Returns the exit code: 0 when every step succeeded, 1 when one failed.
     """
     from core.client import ClickSendClient
     from core.service import SmsService
@@ -318,4 +328,7 @@ async def run_sync(settings: Any, *, progress: bool | ProgressCallback | None = 
     stream.write(f"sync: {report.summary()}\n")
     for error in report.errors:
         stream.write(f"sync: {error}\n")
+    if json_output is not None:
+        json.dump(dataclasses.asdict(report), json_output)
+        json_output.write("\n")
     return 1 if report.errors else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import os
 import signal
@@ -120,9 +121,14 @@ async def test_run_sync_reports_and_returns_zero(sandbox, clicksend, tmp_path: P
         clicksend_base_url=sandbox.base_url, cache_path=tmp_path / "sync.sqlite3",
     )
     output = io.StringIO()
-    code = await run_sync(settings, progress=True, stream=output)
+    machine = io.StringIO()
+    code = await run_sync(settings, progress=True, stream=output, json_output=machine)
     assert code == 0
     assert "1 new history rows, 1 templates" in output.getvalue()
+    report = json.loads(machine.getvalue())
+    assert report["history_new"] == 1
+    assert report["templates"] == 1
+    assert report["errors"] == []
     async with Store.open(tmp_path / "sync.sqlite3") as store:
         assert [hit.body for hit in await store.search("elsewhere")] == ["from elsewhere"]
         assert await store.templates() == [(1, "Greeting", "Hi {name}")]
