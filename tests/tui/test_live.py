@@ -104,3 +104,19 @@ async def test_first_sync_backlog_not_notified(settings, sandbox, make_app, wait
         conversations = screen.query_one(ConversationList)
         await wait_until(lambda: conversations.rows and conversations.rows[0].unread == 1, message="backlog listed")
         assert not any("closed" in str(n.message) for n in app._notifications)
+
+
+async def test_sync_error_keeps_app_open(settings, sandbox, make_app, seed, wait_until) -> None:
+    await seed(settings, [(ALICE, "Hi", BASE_TIME)])
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), message="inbox shown")
+        screen = app.screen
+        await wait_until(lambda: screen.synced_once, message="first sync done")
+        # A closed client raises RuntimeError, not a ClickSend error: the kind of bug
+        # that must not take the whole inbox down.
+        await app.backend.client.aclose()
+        status = screen.query_one(StatusBar)
+        await wait_until(lambda: status.sync_state.startswith("sync failed:"), message="failure shown")
+        assert app.is_running
+        assert isinstance(app.screen, InboxScreen)

@@ -550,6 +550,15 @@ class InboxScreen(Screen[None]):
             if self.closing:
                 return None
             return self._sync_failed(error)
+        except Exception as error:  # noqa: BLE001 - the loop must outlive any one failed pass
+            # A bug or a cache error in one pass must not close the inbox: the traceback
+            # goes to the log file, the status bar says the pass failed, and the loop retries.
+            logger.exception("sync pass failed")
+            if self.closing:
+                return None
+            self.sync_state_changed(f"sync failed: {type(error).__name__}: {error}")
+            self.log_activity(f"sync failed: {type(error).__name__}: {error}")
+            return OFFLINE_RETRY
         if self.closing:
             return None
         self.synced_once = True
