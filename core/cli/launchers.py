@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from core.cli.context import require_credentials, settings_from
 
@@ -42,7 +43,8 @@ async def cmd_sync(args: argparse.Namespace) -> int:
     require_credentials(settings)
     from core.sync import run_sync
 
-    return await run_sync(settings, progress=True)
+    # Progress and the summary stay on stderr; --json adds the report on stdout.
+    return await run_sync(settings, progress=True, json_output=sys.stdout if args.json else None)
 
 
 async def cmd_serve(args: argparse.Namespace) -> int:

@@ -476,3 +476,14 @@ async def test_send_with_unwritable_cache_dir(cli_env, smsdesk, monkeypatch, tmp
     assert str(blocker) in err
     assert "SMSDESK_CACHE" in err
     assert cli_env.state.messages == {}
+
+
+async def test_sync_json_prints_report_on_stdout(cli_env, smsdesk):
+    cli_env.state.add_inbound("demo-user", from_="61491570156", body="Yes please")
+    code, out, err = await smsdesk("sync", "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["inbound_new"] == 1
+    assert report["errors"] == []
+    assert "sync:" in err
+    assert "sync:" not in out
