@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-from collections.abc import AsyncIterator, Sequence
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +23,89 @@ HISTORY_QUERY_FIELDS = ("status", "to", "from", "message_id", "subaccount_id")
 DEFAULT_LIST_LIMIT = 100
 
 
-def _history_query(queries: Sequence[str], settings: Settings) -> str | None:
-    """Build ClickSend's `q` (`field:value,field:value`) from --query arguments."""
+@dataclasses.dataclass(frozen=True)
+class StatusWord:
+    """A `--query status:WORD` value: ClickSend's history status, and the status_code it needs, if any."""
+
+    status: str
+    status_code: str | None = None
+
+
+# ClickSend's history has no "Delivered" status: a delivered message is `Sent`
+# with status_code 201 (Sent with 200 is only handed to the network). So
+# `delivered` asks ClickSend for `Sent` and keeps the 201 rows here. The other
+# words are ClickSend's own history statuses, matched without regard to case.
+HISTORY_STATUS_WORDS = {
+    "delivered": StatusWord("Sent", "201"),
+    "sent": StatusWord("Sent"),
+    "queued": StatusWord("Queued"),
+    "scheduled": StatusWord("Scheduled"),
+    "failed": StatusWord("Failed"),
+    "cancelled": StatusWord("Cancelled"),
+    "canceled": StatusWord("Cancelled"),
+    "completed": StatusWord("Completed"),
+    "waitapproval": StatusWord("WaitApproval"),
+    "cancelledafterreview": StatusWord("CancelledAfterReview"),
+    "received": StatusWord("Received"),
+}
+
+HISTORY_STATUS_HELP = (
+    "status is delivered (received on the handset), sent (handed to the network, delivered or not), "
+    "queued, scheduled, failed, cancelled or completed"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryQuery:
+    q: str | None
+    """ClickSend's `q` parameter."""
+    status_code: str | None = None
+    """Keep only rows with this status_code, for filters that `q` cannot express."""
+
+    def keeps(self, row: Any) -> bool:
+        return self.status_code is None or str(row.status_code or "") == self.status_code
+
+
+def _history_query(queries: Sequence[str], settings: Settings) -> HistoryQuery:
+    """Build ClickSend's `q` (`field:value,field:value`) and any filter kept here from --query arguments."""
     parts = []
+    status_code = None
     for query in queries:
         field, separator, value = query.partition(":")
         field = field.strip().lower()
         if not separator or not value.strip():
-            raise UsageError(f"invalid --query {query!r}: use FIELD:VALUE, such as status:Delivered or to:+61491570156")
+            raise UsageError(f"invalid --query {query!r}: use FIELD:VALUE, such as status:delivered or to:+61491570156")
         if field not in HISTORY_QUERY_FIELDS:
             raise UsageError(
                 f"invalid --query field {field!r} in {query!r}: ClickSend's history filters on "
                 + ", ".join(HISTORY_QUERY_FIELDS)
             )
         value = value.strip()
+        if field == "status":
+            word = HISTORY_STATUS_WORDS.get(value.lower())
+            if word is None:
+                raise UsageError(f"invalid --query {query!r}: {HISTORY_STATUS_HELP}")
+            value = word.status
+            status_code = word.status_code or status_code
         # Numbers are matched in E.164, and a sender ID such as ACMEPLUMB as written.
         if field in ("to", "from") and not any(char.isalpha() for char in value):
             value = normalize_number(value, default_region=settings.default_region)
         parts.append(f"{field}:{value}")
-    return ",".join(parts) or None
+    return HistoryQuery(q=",".join(parts) or None, status_code=status_code)
+
+
+def history_status(row: Any) -> str:
+    """Return the status to show for a history row: `Delivered` for ClickSend's Sent with status_code 201."""
+    if (row.status or "").lower() == "sent" and str(row.status_code or "") == "201":
+        return "Delivered"
+    return row.status or ""
+
+
+async def _filtered(items: AsyncIterator[Any], keep: Callable[[Any], bool]) -> AsyncIterator[Any]:
+    async with contextlib.aclosing(items):  # type: ignore[type-var]
+        async for item in items:
+            if keep(item):
+                yield item
 
 
 def _limit(args: argparse.Namespace, default: int | None) -> int | None:
@@ -80,7 +145,8 @@ async def cmd_history(args: argparse.Namespace) -> int:
     async with open_client(settings) as client:
         # A listing shows the newest messages first, and an export is chronological.
         order = "date:asc" if args.export else "date:desc"
-        rows = await _take(client.iter_history(q=query, order_by=order, date_from=since, date_to=until), limit)
+        pages = client.iter_history(q=query.q, order_by=order, date_from=since, date_to=until)
+        rows = await _take(_filtered(pages, query.keeps), limit)
 
     if args.export:
         count = _write_history_csv(Path(args.export), rows)
@@ -100,7 +166,7 @@ async def cmd_history(args: argparse.Namespace) -> int:
                 row.direction,
                 table_number(row.from_, settings),
                 table_number(row.to, settings),
-                row.status,
+                history_status(row),
                 row.message_parts,
                 row.message_price,
                 row.message_id,

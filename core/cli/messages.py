@@ -187,7 +187,7 @@ async def cmd_cancel(args: argparse.Namespace) -> int:
             except NotFoundError as error:
                 error.add_note(
                     "only a scheduled message that has not been sent can be cancelled; "
-                    "`smsdesk history --query status:Scheduled` lists them"
+                    "`smsdesk history --query status:scheduled` lists them"
                 )
                 raise
             count = 1

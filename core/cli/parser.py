@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core.cli.launchers import SANDBOX_HELP
-from core.cli.listings import DEFAULT_LIST_LIMIT, HISTORY_QUERY_FIELDS
+from core.cli.listings import DEFAULT_LIST_LIMIT, HISTORY_QUERY_FIELDS, HISTORY_STATUS_HELP
 from core.service import MAX_SCHEDULE_AHEAD
 
 
@@ -99,7 +99,7 @@ def _add_history_options(history: argparse.ArgumentParser) -> None:
         metavar="FIELD:VALUE",
         action="append",
         default=[],
-        help="filter, repeatable; FIELD is one of " + ", ".join(HISTORY_QUERY_FIELDS),
+        help="filter, repeatable; FIELD is one of " + ", ".join(HISTORY_QUERY_FIELDS) + "; " + HISTORY_STATUS_HELP,
     )
     history.add_argument("--since", metavar="WHEN", help="from this time (ISO 8601 or Unix seconds)")
     history.add_argument("--until", metavar="WHEN", help="up to this time (ISO 8601 or Unix seconds)")

@@ -83,6 +83,49 @@ async def test_history_query_normalizes_number(cli_env, clicksend, smsdesk):
     assert [row["to"] for row in rows] == ["+61491570157"]
 
 
+async def test_history_status_words(cli_env, clicksend, smsdesk, tmp_path):
+    response = await send_directly(clicksend, "+61491570156", "+61491570157", "+61491570158")
+    delivered, handed_over, queued = (cli_env.state.messages[m.message_id] for m in response.messages)
+    cli_env.state.deliver_now(delivered)
+    handed_over.stage = "sent"
+    handed_over.next_event_at = None
+
+    # ClickSend's history calls a delivered message Sent with status_code 201.
+    code, out, _ = await smsdesk("history", "--json", "--query", "status:delivered")
+    assert code == 0
+    assert [row["message_id"] for row in json.loads(out)] == [delivered.message_id]
+
+    code, out, _ = await smsdesk("history", "--json", "--query", "status:Sent")
+    assert code == 0
+    assert {row["message_id"] for row in json.loads(out)} == {delivered.message_id, handed_over.message_id}
+
+    code, out, _ = await smsdesk("history", "--query", "status:queued")
+    assert code == 0
+    assert queued.message_id in out
+    assert delivered.message_id not in out
+
+    code, out, _ = await smsdesk("history", "--query", "status:Delivered")
+    assert code == 0
+    assert len(out.splitlines()) == 3
+    assert "Delivered" in out.splitlines()[2]
+
+    exported = tmp_path / "delivered.csv"
+    code, _, err = await smsdesk("history", "--query", "status:Delivered", "--export", str(exported))
+    assert code == 0
+    assert "wrote 1 message to" in err
+    with exported.open(newline="") as file:
+        assert [row["message_id"] for row in csv.DictReader(file)] == [delivered.message_id]
+
+
+async def test_history_unknown_status_word_lists_words(cli_env, smsdesk):
+    code, out, err = await smsdesk("history", "--query", "status:arrived")
+    assert code == 2
+    assert out == ""
+    assert "'status:arrived'" in err
+    assert "delivered" in err
+    assert "scheduled" in err
+
+
 async def test_history_since_in_future_is_empty(cli_env, clicksend, smsdesk):
     await send_directly(clicksend, "+61491570156")
     code, out, _ = await smsdesk("history", "--json", "--since", "2099-01-01T00:00Z")
