@@ -48,9 +48,11 @@ def _template_values(pairs: Sequence[str]) -> dict[str, str]:
 
 async def _message_body(args: argparse.Namespace, service: Any, values: dict[str, str]) -> str:
     if args.template is not None:
-        # Rendering reads the cached templates, so fetch the current ones first.
-        await service.templates()
-        return await service.render_template(args.template, values)
+        # Finding the template fetches the current ones, which rendering reads
+        # from the cache. A name shared by several templates is rejected here
+        # as `templates show` rejects it, instead of picking one of them.
+        template = await _find_template(service, args.template)
+        return await service.render_template(template.template_id, values)
     if args.body == "-":
         return sys.stdin.read()
     return args.body
@@ -220,12 +222,17 @@ async def cmd_templates(args: argparse.Namespace) -> int:
             return EXIT_OK
 
         if action == "add":
+            _check_name_free(await service.templates(), args.name)
             template = await service.create_template(args.name, await _template_text(args))
         else:
             template = await _find_template(service, args.template)
             if action == "edit":
                 if args.name is None and args.body is None:
                     raise UsageError("nothing to change: give --name NEW_NAME, --body TEXT or both")
+                if args.name is not None:
+                    cached = await service.templates(refresh=False)
+                    others = [other for other in cached if other.template_id != template.template_id]
+                    _check_name_free(others, args.name)
                 template = await service.update_template(
                     template.template_id,
                     name=args.name if args.name is not None else template.name,
@@ -249,6 +256,16 @@ async def _template_text(args: argparse.Namespace) -> str:
     if not args.body:
         raise UsageError("the template body is empty: give --body TEXT, or --body - to read it from stdin")
     return args.body
+
+
+def _check_name_free(templates: Sequence[Any], name: str) -> None:
+    """Reject a template name that another template has, ignoring case, since names select templates."""
+    for template in templates:
+        if template.name.casefold() == name.casefold():
+            raise UsageError(
+                f"a template named {template.name!r} already exists (id {template.template_id}); change its text "
+                f"with `smsdesk templates edit {template.template_id} --body TEXT`, or choose another name"
+            )
 
 
 async def _find_template(service: Any, key: str) -> Any:

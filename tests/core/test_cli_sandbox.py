@@ -421,6 +421,46 @@ async def test_send_with_template(cli_env, smsdesk):
     assert [message.body for message in cli_env.state.messages.values()] == ["Hi Ann, see you at 10:00"]
 
 
+async def test_templates_add_rejects_existing_name(cli_env, smsdesk):
+    code, out, _ = await smsdesk("templates", "add", "Reminder", "--body", "Hi {name}")
+    assert code == 0
+    template_id = out.splitlines()[0].removeprefix("id: ")
+
+    code, out, err = await smsdesk("templates", "add", "reminder", "--body", "Hello {name}")
+    assert code == 2
+    assert out == ""
+    assert "'Reminder' already exists" in err
+    assert f"smsdesk templates edit {template_id}" in err
+    assert [template.template_name for template in cli_env.state.templates.values()] == ["Reminder"]
+
+
+async def test_templates_edit_rejects_name_of_another(cli_env, smsdesk):
+    await smsdesk("templates", "add", "Reminder", "--body", "Hi")
+    await smsdesk("templates", "add", "Follow-up", "--body", "Thanks")
+    code, _, err = await smsdesk("templates", "edit", "Follow-up", "--name", "Reminder")
+    assert code == 2
+    assert "'Reminder' already exists" in err
+    # Renaming a template to its own name in another case is allowed.
+    code, out, _ = await smsdesk("templates", "edit", "Follow-up", "--name", "FOLLOW-UP")
+    assert code == 0
+    assert "name: FOLLOW-UP" in out
+
+
+@pytest.mark.parametrize("command", ["send", "price"])
+async def test_template_name_shared_by_two_is_rejected(cli_env, smsdesk, command):
+    # Made outside smsdesk, such as in the ClickSend dashboard.
+    first = cli_env.state.create_template("demo-user", "Reminder", "Hi {name}")
+    second = cli_env.state.create_template("demo-user", "Reminder", "Hello {name}")
+    code, out, err = await smsdesk(command, "--to", "+61491570156", "--template", "Reminder", "--var", "name=Ann")
+    assert code == 2
+    assert out == ""
+    assert f"several templates are named 'Reminder' (ids {first.template_id}, {second.template_id})" in err
+    assert cli_env.state.messages == {}
+
+    code, _, _ = await smsdesk(command, "--to", "+61491570156", "--template", str(second.template_id), "--var", "name=Ann")
+    assert code == 0
+
+
 async def test_send_with_unknown_template(cli_env, smsdesk):
     code, _, err = await smsdesk("send", "--to", "+61491570156", "--template", "Missing")
     assert code == 2
