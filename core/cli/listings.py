@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from core import reference
 from core.cli.context import open_client, settings_from
 from core.cli.errors import EXIT_OK, UsageError
 from core.cli.output import cell, note, preview, print_json, print_table, table_number, to_jsonable
@@ -101,6 +102,22 @@ def history_status(row: Any) -> str:
     return row.status or ""
 
 
+def user_reference(custom_string: str | None) -> str | None:
+    """Return the user's part of a custom_string, without the outbox reference smsdesk adds."""
+    return reference.split(custom_string)[0]
+
+
+def listing_json(items: Sequence[Any]) -> list[dict[str, Any]]:
+    """Convert history rows, receipts or inbound messages to JSON with the user's custom_string only."""
+    converted = []
+    for item in items:
+        data = to_jsonable(item)
+        if "custom_string" in data:
+            data["custom_string"] = user_reference(item.custom_string)
+        converted.append(data)
+    return converted
+
+
 async def _filtered(items: AsyncIterator[Any], keep: Callable[[Any], bool]) -> AsyncIterator[Any]:
     async with contextlib.aclosing(items):  # type: ignore[type-var]
         async for item in items:
@@ -156,7 +173,7 @@ async def cmd_history(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     if args.json:
-        print_json(rows)
+        print_json(listing_json(rows))
         return EXIT_OK
     print_table(
         ["date", "direction", "from", "to", "status", "parts", "price", "message id", "body"],
@@ -183,8 +200,7 @@ def _write_history_csv(path: Path, rows: Sequence[Any]) -> int:
         with path.open("w", newline="", encoding="utf-8") as file:
             writer = csv.writer(file)
             writer.writerow(HISTORY_CSV_COLUMNS)
-            for row in rows:
-                values = to_jsonable(row)
+            for values in listing_json(rows):
                 writer.writerow([cell(values.get(column)) for column in HISTORY_CSV_COLUMNS])
     except OSError as error:
         raise UsageError(f"cannot write --export {path}: {error.strerror}; choose a writable path") from None
@@ -197,7 +213,7 @@ async def cmd_receipts(args: argparse.Namespace) -> int:
         receipts = await _take(client.iter_receipts(), _limit(args, DEFAULT_LIST_LIMIT))
 
     if args.json:
-        print_json(receipts)
+        print_json(listing_json(receipts))
         return EXIT_OK
     print_table(
         ["time", "message id", "status", "code", "error", "custom string"],
@@ -208,7 +224,7 @@ async def cmd_receipts(args: argparse.Namespace) -> int:
                 receipt.status_text or receipt.status,
                 receipt.status_code,
                 receipt.error_text,
-                receipt.custom_string,
+                user_reference(receipt.custom_string),
             ]
             for receipt in receipts
         ],
@@ -222,7 +238,7 @@ async def cmd_inbound(args: argparse.Namespace) -> int:
         messages = await _take(client.iter_inbound(), _limit(args, DEFAULT_LIST_LIMIT))
 
     if args.json:
-        print_json(messages)
+        print_json(listing_json(messages))
         return EXIT_OK
     print_table(
         ["time", "from", "to", "message id", "reply to", "body"],

@@ -186,6 +186,34 @@ async def test_receipts_after_delivery(cli_env, clicksend, smsdesk):
     assert out.splitlines()[0].split()[:3] == ["time", "message", "id"]
 
 
+async def test_listings_show_only_the_users_custom_string(cli_env, smsdesk, tmp_path):
+    code, _, _ = await smsdesk("send", "--to", "+61491570156", "--body", "Shipped", "--custom-string", "order-42")
+    assert code == 0
+    code, _, _ = await smsdesk("send", "--to", "+61491570157", "--body", "No reference")
+    assert code == 0
+    # What ClickSend holds carries the outbox reference after the user's text.
+    assert any("|sd-" in message.custom_string for message in cli_env.state.messages.values())
+    await cli_env.advance(60)
+
+    code, out, _ = await smsdesk("receipts", "--json")
+    assert code == 0
+    assert sorted(map(str, (receipt["custom_string"] for receipt in json.loads(out)))) == ["None", "order-42"]
+    code, out, _ = await smsdesk("receipts")
+    assert code == 0
+    assert "order-42" in out
+    assert "sd-" not in out
+
+    code, out, _ = await smsdesk("history", "--json")
+    assert code == 0
+    assert sorted(map(str, (row["custom_string"] for row in json.loads(out)))) == ["None", "order-42"]
+
+    exported = tmp_path / "all.csv"
+    code, _, _ = await smsdesk("history", "--export", str(exported))
+    assert code == 0
+    with exported.open(newline="") as file:
+        assert sorted(row["custom_string"] for row in csv.DictReader(file)) == ["", "order-42"]
+
+
 async def test_receipts_empty(cli_env, smsdesk):
     code, out, _ = await smsdesk("receipts", "--json")
     assert code == 0
