@@ -34,7 +34,7 @@ class StatusWord:
 
 # ClickSend's history has no "Delivered" status: a delivered message is `Sent`
 # with status_code 201 (Sent with 200 is only handed to the network). So
-# `delivered` asks ClickSend for `Sent` and keeps the 201 rows here. The other
+# `delivered` requests `Sent` from ClickSend and keeps only the 201 rows. The other
 # words are ClickSend's own history statuses, matched without regard to case.
 HISTORY_STATUS_WORDS = {
     "delivered": StatusWord("Sent", "201"),

@@ -19,11 +19,24 @@ from core.numbers import InvalidNumberError, normalize_number
 
 BODY_PREVIEW_LENGTH = 40
 
+# ClickSend prices carry 4 decimals (0.0792), while history sends 6 (0.079200)
+# and a total can arrive as 0. Every amount is shown with 4, more only when
+# the extra digits are not zero, so no amount is rounded.
+MONEY_PLACES = Decimal("0.0001")
+
+
+def money(value: Decimal) -> str:
+    """Format an amount with 4 decimals, or more when ClickSend gave more significant digits."""
+    quantized = value.quantize(MONEY_PLACES)
+    if quantized == value:
+        return f"{quantized:f}"
+    return f"{value.normalize():f}"
+
 
 def to_jsonable(value: Any) -> Any:
     """Convert models, dataclasses, Decimals and datetimes into plain JSON values.
 
-    Money stays exact as a string ("0.0770"), times are ISO 8601 in UTC, and
+    Money stays exact as a string with at least 4 decimals ("0.0770"), times are ISO 8601 in UTC, and
     secrets are masked.
     """
     if isinstance(value, BaseModel):
@@ -35,7 +48,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_jsonable(item) for item in value]
     if isinstance(value, Decimal):
-        return str(value)
+        return money(value)
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
     if isinstance(value, enum.Enum):
@@ -67,7 +80,7 @@ def cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return f"{value:f}"
+        return money(value)
     return str(value)
 
 

@@ -288,6 +288,40 @@ async def test_send_json(cli_env, smsdesk):
     assert "order-42" in cli_env.state.messages[recipient["message_id"]].custom_string
 
 
+async def test_money_has_four_decimals_everywhere(cli_env, smsdesk, tmp_path):
+    code, out, _ = await smsdesk("send", "--json", "--to", "+61491570156", "--body", "Hi")
+    assert code == 0
+    sent = json.loads(out)
+    assert (sent["total_price"], sent["recipients"][0]["price"]) == ("0.0792", "0.0792")
+
+    # History sends prices with 6 decimals ("0.079200").
+    code, out, _ = await smsdesk("history", "--json")
+    assert [row["message_price"] for row in json.loads(out)] == ["0.0792"]
+    code, out, _ = await smsdesk("history")
+    assert "0.0792 " in out
+    assert "0.079200" not in out
+    exported = tmp_path / "history.csv"
+    code, _, _ = await smsdesk("history", "--export", str(exported))
+    with exported.open(newline="") as file:
+        assert [row["message_price"] for row in csv.DictReader(file)] == ["0.0792"]
+
+    # A send that fails for every recipient costs nothing: "0.0000", not "0".
+    code, out, _ = await smsdesk("send", "--json", "--to", "+61491570156", "--body", "Hi", "--from", "RANDOMCO")
+    assert code == 1
+    assert json.loads(out)["total_price"] == "0.0000"
+
+
+def test_money_keeps_digits_beyond_four():
+    from decimal import Decimal
+
+    from core.cli.output import money
+
+    assert money(Decimal("0")) == "0.0000"
+    assert money(Decimal("0.079200")) == "0.0792"
+    assert money(Decimal("0.07925")) == "0.07925"
+    assert money(Decimal("12")) == "12.0000"
+
+
 async def test_send_body_from_stdin(cli_env, smsdesk, monkeypatch):
     import io
 
