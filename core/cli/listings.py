@@ -144,7 +144,7 @@ async def _take(items: AsyncIterator[Any], limit: int | None) -> list[Any]:
 
 
 HISTORY_CSV_COLUMNS = (
-    "date", "direction", "from", "to", "body", "status", "status_code", "status_text", "error_code",
+    "date", "schedule", "direction", "from", "to", "body", "status", "status_code", "status_text", "error_code",
     "error_text", "message_id", "message_parts", "message_price", "custom_string", "country", "carrier",
 )
 
@@ -176,7 +176,7 @@ async def cmd_history(args: argparse.Namespace) -> int:
         print_json(listing_json(rows))
         return EXIT_OK
     print_table(
-        ["date", "direction", "from", "to", "status", "parts", "price", "message id", "body"],
+        ["date", "direction", "from", "to", "status", "scheduled for", "parts", "price", "message id", "body"],
         [
             [
                 table_time(row.date, settings),
@@ -184,6 +184,7 @@ async def cmd_history(args: argparse.Namespace) -> int:
                 table_number(row.from_, settings),
                 table_number(row.to, settings),
                 history_status(row),
+                table_time(row.schedule, settings),
                 row.message_parts,
                 row.message_price,
                 row.message_id,

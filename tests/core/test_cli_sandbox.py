@@ -4,6 +4,7 @@ import asyncio
 import csv
 import json
 import os
+from datetime import UTC, datetime
 
 import pytest
 
@@ -56,7 +57,9 @@ async def test_history_table(cli_env, clicksend, smsdesk):
     assert code == 0
     assert err == ""
     lines = out.splitlines()
-    assert lines[0].split() == ["date", "direction", "from", "to", "status", "parts", "price", "message", "id", "body"]
+    assert lines[0].split() == [
+        "date", "direction", "from", "to", "status", "scheduled", "for", "parts", "price", "message", "id", "body"
+    ]
     assert len(lines) == 4
     assert "+61491570156" in out
     assert "+61491570157" in out
@@ -73,6 +76,27 @@ async def test_history_json(cli_env, clicksend, smsdesk):
     assert rows[0]["message_id"] == response.messages[0].message_id
     assert rows[0]["custom_string"] == "ref-0"
     assert isinstance(rows[0]["message_price"], str)
+
+
+async def test_history_shows_when_a_scheduled_message_goes_out(cli_env, smsdesk, monkeypatch, tmp_path):
+    monkeypatch.setenv("SMSDESK_TIMEZONE", "UTC")
+    when = int(cli_env.clock.now()) + 30 * 86400
+    code, _, _ = await smsdesk("send", "--to", "+61491570156", "--body", "Later", "--schedule", str(when))
+    assert code == 0
+    shown = datetime.fromtimestamp(when, UTC)
+
+    code, out, _ = await smsdesk("history", "--query", "status:scheduled")
+    assert code == 0
+    assert "scheduled for" in out.splitlines()[0]
+    assert shown.strftime("%Y-%m-%d %H:%M") in out.splitlines()[2]
+
+    code, out, _ = await smsdesk("history", "--json")
+    assert datetime.fromisoformat(json.loads(out)[0]["schedule"]) == shown
+
+    exported = tmp_path / "scheduled.csv"
+    code, _, _ = await smsdesk("history", "--export", str(exported))
+    with exported.open(newline="") as file:
+        assert [datetime.fromisoformat(row["schedule"]) for row in csv.DictReader(file)] == [shown]
 
 
 async def test_history_query_normalizes_number(cli_env, clicksend, smsdesk):
