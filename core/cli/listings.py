@@ -13,7 +13,7 @@ from typing import Any
 from core import reference
 from core.cli.context import open_client, settings_from
 from core.cli.errors import EXIT_OK, UsageError
-from core.cli.output import cell, note, preview, print_json, print_table, table_number, to_jsonable
+from core.cli.output import cell, note, preview, print_json, print_line, print_table, table_number, to_jsonable
 from core.cli.when import parse_when, table_time
 from core.config import Settings
 from core.numbers import normalize_number
@@ -175,6 +175,14 @@ async def cmd_history(args: argparse.Namespace) -> int:
     if args.json:
         print_json(listing_json(rows))
         return EXIT_OK
+    if not rows:
+        filtered = query.q or since or until
+        print_line(
+            "No messages in ClickSend's history match these filters."
+            if filtered
+            else "No messages in ClickSend's history yet (it keeps about 4 months)."
+        )
+        return EXIT_OK
     print_table(
         ["date", "direction", "from", "to", "status", "scheduled for", "parts", "price", "message id", "body"],
         [
@@ -216,6 +224,12 @@ async def cmd_receipts(args: argparse.Namespace) -> int:
     if args.json:
         print_json(listing_json(receipts))
         return EXIT_OK
+    if not receipts:
+        print_line(
+            "No delivery receipts waiting at ClickSend (smsdesk sync and serve mark them read; "
+            "smsdesk history shows every message's status)."
+        )
+        return EXIT_OK
     print_table(
         ["time", "message id", "status", "code", "error", "custom string"],
         [
@@ -240,6 +254,9 @@ async def cmd_inbound(args: argparse.Namespace) -> int:
 
     if args.json:
         print_json(listing_json(messages))
+        return EXIT_OK
+    if not messages:
+        print_line("No inbound messages waiting at ClickSend (smsdesk sync and serve mark them read).")
         return EXIT_OK
     print_table(
         ["time", "from", "to", "message id", "reply to", "body"],

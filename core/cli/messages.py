@@ -11,7 +11,7 @@ from typing import Any
 from core import status
 from core.cli.context import open_service, settings_from
 from core.cli.errors import EXIT_FAILURE, EXIT_OK, UsageError
-from core.cli.output import cell, fail, preview, print_json, print_table, to_jsonable
+from core.cli.output import cell, fail, preview, print_json, print_line, print_table, to_jsonable
 from core.cli.when import check_schedule, parse_when, table_time
 from core.config import Settings
 from core.errors import NotFoundError
@@ -214,6 +214,8 @@ async def cmd_templates(args: argparse.Namespace) -> int:
             templates = await service.templates()
             if args.json:
                 print_json(templates)
+            elif not templates:
+                print_line("No templates yet; add one with `smsdesk templates add NAME --body TEXT`.")
             else:
                 print_table(
                     ["id", "name", "body"],

@@ -76,6 +76,11 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         sys.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() + "\n")
 
 
+def print_line(text: str) -> None:
+    """Print one line of text in place of a table, such as the note that a listing is empty."""
+    sys.stdout.write(text + "\n")
+
+
 def cell(value: Any) -> str:
     if value is None:
         return ""

@@ -244,6 +244,31 @@ async def test_receipts_empty(cli_env, smsdesk):
     assert json.loads(out) == []
 
 
+async def test_empty_listings_say_why(cli_env, smsdesk):
+    cli_env.state.add_inbound("demo-user", from_="61491570156", body="Yes please")
+    code, _, _ = await smsdesk("sync")
+    assert code == 0
+
+    code, out, _ = await smsdesk("inbound")
+    assert code == 0
+    assert out == "No inbound messages waiting at ClickSend (smsdesk sync and serve mark them read).\n"
+    code, out, _ = await smsdesk("receipts")
+    assert code == 0
+    assert out.startswith("No delivery receipts waiting at ClickSend (smsdesk sync and serve mark them read")
+    code, out, _ = await smsdesk("history")
+    assert code == 0
+    assert out.startswith("No messages in ClickSend's history yet")
+    code, out, _ = await smsdesk("history", "--query", "status:failed")
+    assert code == 0
+    assert out == "No messages in ClickSend's history match these filters.\n"
+    code, out, _ = await smsdesk("templates", "list")
+    assert code == 0
+    assert "smsdesk templates add NAME" in out
+
+    code, out, _ = await smsdesk("inbound", "--json")
+    assert json.loads(out) == []
+
+
 async def test_inbound_lists_replies(cli_env, smsdesk):
     cli_env.state.add_inbound("demo-user", from_="61491570156", body="Yes please, see you at 10")
     code, out, _ = await smsdesk("inbound", "--json")
