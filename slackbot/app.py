@@ -280,7 +280,8 @@ class SlackBot:
 
     async def _parse_command(self, body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         try:
-            context["sms_command"] = parse_command(body.get("text", ""))
+            text = body.get("text")
+            context["sms_command"] = parse_command(text if isinstance(text, str) else "")
         except CommandUsageError as error:
             context["sms_command"] = error
         return await next()
@@ -314,7 +315,7 @@ class SlackBot:
     async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any],
                           respond: Respond) -> None:
         command: Command | CommandUsageError = context["sms_command"]
-        requester = Requester(body["user_id"], body.get("channel_id"), respond)
+        requester = Requester(str(body.get("user_id", "")), body.get("channel_id"), respond)
 
         if isinstance(command, CommandUsageError):
             await ack(text=f"{command}\n\n{USAGE}")
@@ -322,7 +323,8 @@ class SlackBot:
             await ack(text=USAGE)
         elif isinstance(command, Compose):
             await ack(text=messages.ACK_COMPOSE)
-            self.spawn(self.compose.open(body["trigger_id"], requester), work_name="compose form", requester=requester)
+            self.spawn(self.compose.open(str(body.get("trigger_id", "")), requester), work_name="compose form",
+                       requester=requester)
         elif isinstance(command, Send):
             await ack(text=messages.ACK_SENDING)
             self.spawn(self.send(requester, list(command.recipients), command.body), work_name="send", requester=requester)

@@ -22,9 +22,9 @@ class HomeTab:
         self.bot = bot
 
     async def on_home_opened(self, event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home":
+        user_id = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user_id, str):
             return
-        user_id = event["user"]
         self.bot.spawn(self.publish_home(user_id), work_name="home tab")
 
     async def publish_home(self, user_id: str) -> None:
@@ -52,8 +52,11 @@ class HomeTab:
                                    action: dict[str, Any]) -> None:
         await ack()
         user_id = user_id_of(body)
+        message_id = action.get("value")
+        if not user_id or not isinstance(message_id, str):
+            return
         requester = Requester(user_id, None, self.bot.direct_message_responder(user_id))
-        self.bot.spawn(self._cancel_from_home(requester, action["value"]), work_name="cancel", requester=requester)
+        self.bot.spawn(self._cancel_from_home(requester, message_id), work_name="cancel", requester=requester)
 
     async def _cancel_from_home(self, requester: Requester, message_id: str) -> None:
         await self.bot.service.cancel(message_id)

@@ -18,6 +18,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from slackbot.payloads import payload_problem
 from slackbot.signing import SignatureError, verify_request
 
 logger = logging.getLogger(__name__)
@@ -36,24 +37,43 @@ def add_slack_routes(app: web.Application, *, bolt_app: Any, signing_secret: str
     """Serve Slack's commands, interactions and events on `SLACK_PATH`, verifying each signature."""
 
     async def handle(request: web.Request) -> web.Response:
-        # The signature covers the body bytes exactly as sent; never re-encode them first.
-        raw = await request.read()
+        try:
+            # The signature covers the body bytes exactly as sent; never re-encode them first.
+            raw = await request.read()
+        except ConnectionResetError:
+            logger.info("Slack request to %s: the client closed the connection before the body arrived", request.path)
+            return web.Response(status=400)
         try:
             verify_request(secret=signing_secret, body=raw, headers=request.headers)
         except SignatureError as error:
             logger.warning("Rejected Slack request to %s from %s: %s", request.path, request.remote, error)
             return web.json_response({"error": "invalid request"}, status=401)
 
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            logger.warning("Rejected Slack request to %s: the body is not UTF-8", request.path)
-            return web.json_response({"error": "invalid request"}, status=400)
-        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+        bolt_request, problem = _bolt_request(raw, request)
+        if bolt_request is None:
+            logger.warning("Rejected Slack request to %s: %s", request.path, problem)
+            return web.json_response({"error": "invalid request body"}, status=400)
         bolt_response = await bolt_app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
     app.router.add_post(SLACK_PATH, handle)
+
+
+def _bolt_request(raw: bytes, request: web.Request) -> tuple[AsyncBoltRequest | None, str]:
+    """Build Bolt's request from a signed body, or return None and why the body is unusable."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "the body is not UTF-8"
+    try:
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as error:
+        # Bolt parses the body on construction: invalid JSON, or JSON nested too deeply to decode.
+        return None, f"unreadable body ({type(error).__name__})"
+    problem = payload_problem(bolt_request.body)
+    if problem is not None:
+        return None, f"malformed payload: {problem}"
+    return bolt_request, ""
 
 
 async def start_http(app: web.Application, *, host: str, port: int) -> web.AppRunner:

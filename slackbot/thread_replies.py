@@ -34,37 +34,39 @@ class ThreadReplies:
         # Edits, deletions and bot posts carry a subtype or bot_id; only a person's new reply in a thread counts.
         if event.get("subtype") not in (None, "thread_broadcast") or event.get("bot_id"):
             return
-        thread_ts = event.get("thread_ts")
-        if not thread_ts or thread_ts == event.get("ts") or not event.get("user"):
+        thread_ts, ts, user, channel = (event.get(key) for key in ("thread_ts", "ts", "user", "channel"))
+        if not all(isinstance(value, str) and value for value in (thread_ts, ts, user, channel)):
             return
-        if event["user"] == context.get("bot_user_id"):
+        if thread_ts == ts or user == context.get("bot_user_id"):
             return
 
-        channel = event["channel"]
         conversation = await self.bot.store.conversation_for_slack_thread(channel, thread_ts)
         if conversation is None:
             return
-        event_id = body.get("event_id") or f"{channel}:{event['ts']}"
+        event_id = body.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            event_id = f"{channel}:{ts}"
         if not await self.bot.store.claim_slack_event(event_id):
             logger.info("Ignored Slack event %s: already handled (a Slack retry)", event_id)
             return
 
-        requester = Requester(event["user"], channel, self.bot.ephemeral_responder(channel, event["user"], thread_ts))
-        decision = await self.bot.access.check(user_id=event["user"], channel_id=channel)
+        requester = Requester(user, channel, self.bot.ephemeral_responder(channel, user, thread_ts))
+        decision = await self.bot.access.check(user_id=user, channel_id=channel)
         if not decision.allowed:
-            logger.info("Thread reply by Slack user %s in %s not sent: %s not allowed", event["user"], channel, decision.reason)
-            refusal = messages.refusal(user_id=event["user"], channel_id=channel, action="send", reason=decision.reason)
+            logger.info("Thread reply by Slack user %s in %s not sent: %s not allowed", user, channel, decision.reason)
+            refusal = messages.refusal(user_id=user, channel_id=channel, action="send", reason=decision.reason)
             self.bot.spawn(requester.respond(text=refusal), work_name="refusal")
             return
         self.bot.spawn(self._send_thread_reply(requester, conversation, event), work_name="thread reply", requester=requester)
 
     async def _send_thread_reply(self, requester: Requester, conversation: Conversation, event: dict[str, Any]) -> None:
         channel, ts = event["channel"], event["ts"]
+        text = event.get("text")
         origin = {"via": "slack", "user": requester.user_id, "channel": channel, "kind": "thread_reply", "ts": ts}
         try:
             outcome = await self.bot.service.send(
                 to=[conversation.their_number],
-                body=unescape_command_text(event.get("text", "")),
+                body=unescape_command_text(text if isinstance(text, str) else ""),
                 sender=conversation.our_number or None,
                 origin=origin,
             )

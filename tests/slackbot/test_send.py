@@ -28,7 +28,7 @@ async def test_ack_does_not_wait_for_slow_clicksend(start_bot):
 async def test_send_posts_result_and_records_origin(start_bot):
     harness = await start_bot()
 
-    await harness.requester.command("send +61491570157 Running late", user_id="U0ALICE", channel_id="C0FAKE001")
+    await harness.requester.command("+61491570157 Running late", user_id="U0ALICE", channel_id="C0FAKE001")
     await wait_for(lambda: harness.slack.posts("C0FAKE001"))
     await harness.bot.idle()
 
