@@ -11,6 +11,7 @@ import asyncio
 import sys
 
 from core.cli.context import require_credentials, settings_from
+from core.cli.errors import UsageError
 
 SANDBOX_HELP = "Run the local ClickSend simulator on 127.0.0.1 (no account, nothing is sent)."
 
@@ -34,7 +35,14 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def cmd_slack(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     from slackbot.app import main as run_slack
+    from slackbot.runner import RunPlan, SlackConfigError
 
+    # Check the Slack settings here first, so that a missing token is reported
+    # like every other invalid setting.
+    try:
+        RunPlan.from_settings(settings, args)
+    except SlackConfigError as error:
+        raise UsageError(str(error)) from None
     return run_slack(settings, args)
 
 

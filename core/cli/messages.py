@@ -16,6 +16,7 @@ from core.cli.when import check_schedule, parse_when, table_time
 from core.config import Settings
 from core.errors import NotFoundError
 from core.numbers import normalize_number, validate_sender
+from core.service import OptedOutError, render
 
 # Next steps for a message that ClickSend rejected inside a successful send,
 # keyed by its per-message status (ClickSend REST v3 response codes). The
@@ -46,16 +47,46 @@ def _template_values(pairs: Sequence[str]) -> dict[str, str]:
     return values
 
 
+class _RecordingValues(dict):
+    """Template values that report every placeholder as given and record the ones that are missing."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.missing: list[str] = []
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> str:
+        if not dict.__contains__(self, key):
+            self.missing.append(key)
+            return ""
+        return dict.__getitem__(self, key)
+
+
+def _check_template_values(template: Any, values: dict[str, str]) -> None:
+    """Raise UsageError naming a --var for each placeholder of `template` that `values` lacks."""
+    recorder = _RecordingValues(values)
+    render(template.body, recorder)
+    missing = list(dict.fromkeys(recorder.missing))
+    if missing:
+        options = " ".join(f"--var {name}=VALUE" for name in missing)
+        raise UsageError(f"template {template.name!r} needs a value for {', '.join(missing)}: give {options}")
+
+
 async def _message_body(args: argparse.Namespace, service: Any, values: dict[str, str]) -> str:
     if args.template is not None:
         # Finding the template fetches the current ones, which rendering reads
         # from the cache. A name shared by several templates is rejected here
         # as `templates show` rejects it, instead of picking one of them.
         template = await _find_template(service, args.template)
+        _check_template_values(template, values)
         return await service.render_template(template.template_id, values)
-    if args.body == "-":
-        return sys.stdin.read()
-    return args.body
+    body = sys.stdin.read() if args.body == "-" else args.body
+    if not body.strip():
+        source = "the text read from stdin (--body -)" if args.body == "-" else "the message body"
+        raise UsageError(f"{source} is empty: give --body TEXT, or --body - to read it from stdin")
+    return body
 
 
 def _sender(args: argparse.Namespace, settings: Settings) -> str | None:
@@ -80,15 +111,21 @@ async def cmd_send(args: argparse.Namespace) -> int:
 
     async with open_service(settings) as service:
         body = await _message_body(args, service, values)
-        outcome = await service.send(
-            to=to,
-            body=body,
-            sender=sender,
-            schedule=schedule,
-            custom_string=args.custom_string,
-            allow_opted_out=args.allow_opted_out,
-            origin={"via": "cli"},
-        )
+        try:
+            outcome = await service.send(
+                to=to,
+                body=body,
+                sender=sender,
+                schedule=schedule,
+                custom_string=args.custom_string,
+                allow_opted_out=args.allow_opted_out,
+                origin={"via": "cli"},
+            )
+        except OptedOutError as error:
+            raise UsageError(
+                f"nothing was sent: {', '.join(error.numbers)} opted out of messages (replied STOP or a "
+                "similar keyword); remove them from --to, or add --allow-opted-out only if they opted in again"
+            ) from None
 
     if args.json:
         print_json(_outcome_json(outcome))

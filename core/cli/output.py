@@ -97,8 +97,24 @@ def preview(text: str | None) -> str:
 
 
 def fail(message: str) -> None:
-    """Print one error line to stderr."""
-    sys.stderr.write(f"smsdesk: error: {message}\n")
+    """Print one error line to stderr, in the style of argparse's own errors."""
+    sys.stderr.write(f"smsdesk: error: {error_style(message)}\n")
+
+
+def error_style(message: str) -> str:
+    """Return `message` starting in lower case and without a final period, as argparse writes errors.
+
+    Messages from the send service and the settings are written for every
+    front-end as sentences ("Invalid phone number ... ."). Only an ordinary
+    capitalized first word is lowered, so names such as ClickSend or
+    SLACK_BOT_TOKEN stay as they are.
+    """
+    first_word = message.split(" ", 1)[0]
+    if len(first_word) > 1 and first_word[0].isupper() and first_word[1:].islower():
+        message = message[0].lower() + message[1:]
+    if message.endswith(".") and not message.endswith(".."):
+        message = message[:-1]
+    return message
 
 
 def note(message: str) -> None:

@@ -67,7 +67,7 @@ def _add_message_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--schedule",
         metavar="WHEN",
-        help=f"send later: ISO 8601 (local time without an offset) or Unix seconds, "
+        help=f"send later: ISO 8601 (local time without an offset, or a date alone) or Unix seconds, "
         f"at most {MAX_SCHEDULE_AHEAD.days} days ahead",
     )
     parser.add_argument("--custom-string", metavar="REF", help="your reference, returned with receipts and replies")
@@ -101,8 +101,12 @@ def _add_history_options(history: argparse.ArgumentParser) -> None:
         default=[],
         help="filter, repeatable; FIELD is one of " + ", ".join(HISTORY_QUERY_FIELDS) + "; " + HISTORY_STATUS_HELP,
     )
-    history.add_argument("--since", metavar="WHEN", help="from this time (ISO 8601 or Unix seconds)")
-    history.add_argument("--until", metavar="WHEN", help="up to this time (ISO 8601 or Unix seconds)")
+    history.add_argument(
+        "--since", metavar="WHEN", help="from this time (ISO 8601 such as 2026-12-24 or 2026-12-24T09:00, or Unix seconds)"
+    )
+    history.add_argument(
+        "--until", metavar="WHEN", help="up to this time (ISO 8601 such as 2026-12-24 or 2026-12-24T09:00, or Unix seconds)"
+    )
     history.add_argument("--export", metavar="FILE", help="write the matching messages to a CSV file")
     history.add_argument(
         "--limit",

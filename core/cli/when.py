@@ -32,7 +32,8 @@ def parse_when(text: str, *, settings: Settings, option: str = "WHEN") -> dateti
     except ValueError:
         raise UsageError(
             f"invalid time {text!r} for {option}: use ISO 8601 such as 2026-12-24T09:00 "
-            f"(in {zone_name(settings)}), 2026-12-24T09:00+11:00, or Unix seconds such as 1798063200"
+            f"(in {zone_name(settings)}), 2026-12-24T09:00+11:00 or the date alone, 2026-12-24 (midnight), "
+            "or Unix seconds such as 1798063200"
         ) from None
     return settings.localize(moment).astimezone(UTC)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.cli import UsageError, build_parser, check_schedule, main, parse_when
+from core.cli.output import error_style
 from core.config import STANDARD_ENV_NAMES, load_settings
 
 NOW = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)
@@ -76,6 +77,7 @@ def test_parse_when_rejects(melbourne, text):
     assert "--schedule" in message
     assert "ISO 8601" in message
     assert "Australia/Melbourne" in message
+    assert "the date alone, 2026-12-24" in message
 
 
 def test_schedule_in_past_rejected(melbourne):
@@ -182,6 +184,8 @@ def test_invalid_number_named(capsys, command):
     assert "'12345'" in err
     assert "international format" in err
     assert "Traceback" not in err
+    assert err.startswith("smsdesk: error: invalid phone number")
+    assert not err.rstrip().endswith(".")
 
 
 @pytest.mark.parametrize(("sender", "reason"), [("Random Co", "spaces"), ("ACMEPLUMBING1", "at most 11")])
@@ -349,7 +353,8 @@ def test_slack_without_tokens_names_setting(capsys):
     code = main(["slack"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "SLACK_BOT_TOKEN" in err
+    assert err.startswith("smsdesk: error: SLACK_BOT_TOKEN is not set")
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("command", ["sync", "serve"])
@@ -382,3 +387,18 @@ def test_config_check_no_warning_without_secrets(capsys, tmp_path):
     config.chmod(0o644)
     main(["config", "check", "--config", str(config), "--json"])
     assert json.loads(capsys.readouterr().out)["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("Invalid configuration: timezone 'Mars/Base' is unknown.", "invalid configuration: timezone 'Mars/Base' is unknown"),
+        ("ClickSend POST /sms/send failed with HTTP 401.", "ClickSend POST /sms/send failed with HTTP 401"),
+        ("SLACK_BOT_TOKEN is not set.", "SLACK_BOT_TOKEN is not set"),
+        ("default_region 'XX' is unknown", "default_region 'XX' is unknown"),
+        ("A", "A"),
+        ("", ""),
+    ],
+)
+def test_error_style_one_case(message, shown):
+    assert error_style(message) == shown

@@ -572,6 +572,30 @@ async def test_template_name_shared_by_two_is_rejected(cli_env, smsdesk, command
     assert code == 0
 
 
+async def test_template_missing_value_names_var(cli_env, smsdesk):
+    await smsdesk("templates", "add", "Reminder", "--body", "Hi {name}, see you at {time} on {day}")
+    code, out, err = await smsdesk("send", "--to", "+61491570156", "--template", "Reminder", "--var", "name=Ann")
+    assert code == 2
+    assert out == ""
+    assert "needs a value for time, day: give --var time=VALUE --var day=VALUE" in err
+    assert cli_env.state.messages == {}
+
+
+@pytest.mark.parametrize("command", ["send", "price"])
+async def test_empty_body_names_option(cli_env, smsdesk, monkeypatch, command):
+    code, _, err = await smsdesk(command, "--to", "+61491570156", "--body", " ")
+    assert code == 2
+    assert err == "smsdesk: error: the message body is empty: give --body TEXT, or --body - to read it from stdin\n"
+
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, _, err = await smsdesk(command, "--to", "+61491570156", "--body", "-")
+    assert code == 2
+    assert "the text read from stdin (--body -) is empty" in err
+    assert cli_env.state.messages == {}
+
+
 async def test_send_with_unknown_template(cli_env, smsdesk):
     code, _, err = await smsdesk("send", "--to", "+61491570156", "--template", "Missing")
     assert code == 2
@@ -592,6 +616,7 @@ async def test_opted_out_number_refused(cli_env, smsdesk):
     assert out == ""
     assert "+61491570156" in err
     assert "opted out" in err
+    assert "--allow-opted-out" in err
     assert cli_env.state.messages == {}
 
     code, _, _ = await smsdesk("send", "--to", "+61491570156", "--body", "Your booking", "--allow-opted-out")
