@@ -17,6 +17,9 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
 from slackbot.payloads import payload_problem
 from slackbot.signing import SignatureError, verify_request
@@ -92,6 +95,22 @@ def bound_port(runner: web.AppRunner) -> int:
 # -- Socket Mode ------------------------------------------------------------------------------
 
 
+class CheckedSocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler with the same payload shape check as HTTP mode.
+
+    A malformed envelope is acknowledged without a payload (so Slack does not
+    redeliver it) and never reaches Bolt.
+    """
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        problem = payload_problem(req.payload)
+        if problem is not None:
+            logger.warning("Rejected Socket Mode envelope %s: malformed payload: %s", req.envelope_id, problem)
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        await super().handle(client, req)
+
+
 class SocketModeRunner:
     """Keep a Socket Mode connection up, replacing the client when it stays down.
 
@@ -109,7 +128,7 @@ class SocketModeRunner:
         interval: float = WATCHDOG_INTERVAL_SECONDS,
         max_down: float = WATCHDOG_MAX_DOWN_SECONDS,
         ping_interval: float = 10.0,
-        handler_factory: Callable[..., AsyncSocketModeHandler] = AsyncSocketModeHandler,
+        handler_factory: Callable[..., AsyncSocketModeHandler] = CheckedSocketModeHandler,
     ) -> None:
         self._bolt_app = bolt_app
         self._app_token = app_token

@@ -116,3 +116,23 @@ def test_cli_socket_mode_without_app_token(monkeypatch, sandbox, tmp_path, capsy
     error = capsys.readouterr().err
     assert "SLACK_APP_TOKEN is not set" in error
     assert "xoxb-test-bot-token" not in error
+
+
+async def test_malformed_envelope_acked_and_dropped(start_bot, fake_slack, caplog):
+    harness = await start_bot()
+    stub = SocketModeStub(fake_slack)
+    runner = SocketModeRunner(bolt_app=harness.bot.app, app_token=APP_TOKEN, web_client=harness.bot.client)
+    await runner.start()
+    try:
+        await wait_for(lambda: stub.open_connections())
+        await stub.send({"envelope_id": "env-bad", "type": "interactive", "accepts_response_payload": True,
+                         "payload": {"type": "block_actions", "user": {"id": "U0ALICE"}, "actions": []}})
+        ack = await command_acked(stub, "env-bad")
+        await stub.send(stub.slash_command_envelope("env-good", "help"))
+        good = await command_acked(stub, "env-good")
+    finally:
+        await runner.close()
+
+    assert "payload" not in ack
+    assert "without actions" in caplog.text
+    assert "/sms send NUMBER" in good["payload"]["text"]
