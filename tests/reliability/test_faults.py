@@ -106,7 +106,7 @@ async def test_bulk_send_timed_out_then_accepted_late(sandbox, store: Store, ret
 
 async def test_bulk_send_with_server_errors(service: SmsService, sandbox, store: Store) -> None:
     numbers = bulk_numbers(BULK_SIZE)
-    # Every send gets a 503 first; then a third of all requests, reconcile's history
+    # Every send gets a 503 first. Then 30% of all requests, reconcile's history
     # lookups and resends included, keep failing until the outbox is settled.
     await control(sandbox, "PUT", "faults", {"error_rate": 1.0, "error_status": 503})
     outcome = await send_bulk(service, numbers)
@@ -120,7 +120,7 @@ async def test_bulk_send_with_server_errors(service: SmsService, sandbox, store:
     assert_sent_exactly_once(sandbox, await outbound_records(store), numbers)
 
 
-async def test_bulk_send_with_429_bursts(service: SmsService, sandbox, store: Store, retry_sleep) -> None:
+async def test_bulk_send_with_429_bursts(service: SmsService, sandbox, store: Store) -> None:
     numbers = bulk_numbers(BULK_SIZE)
     # The next two requests (both sends of 1,000) are rate limited with Retry-After: 2.
     # A 429 means ClickSend did not take the request, so no message may end failed.
