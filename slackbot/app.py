@@ -8,7 +8,8 @@ command's `response_url` (ephemeral) or a channel post.
 
 Cross-cutting rules live in one place each: the allow-list in `_require_access`
 (listener middleware), user-facing wording in `slackbot.messages`, and errors of
-background work in `report_error`.
+background work in `report_error`. The compose form, the Home tab and two-way
+thread replies have their own modules.
 """
 
 from __future__ import annotations
@@ -56,9 +57,9 @@ from slackbot.commands import (
     parse_command,
 )
 from slackbot.formatting import escape_text
-from slackbot.outcome import clicksend_unreachable, quote_lines, recipient_statuses
 from slackbot.compose import ComposeForm
 from slackbot.home import HomeTab
+from slackbot.outcome import clicksend_unreachable, quote_lines, recipient_statuses
 from slackbot.relay import (
     CATCH_UP_WINDOW,
     ChannelQueues,
@@ -78,6 +79,7 @@ RATE_LIMIT_RETRIES = 3
 CONFIRM_TTL_SECONDS = 15 * 60
 # How long close() lets background work finish before cancelling it.
 SHUTDOWN_GRACE_SECONDS = 10.0
+
 
 class SlackConfigError(ValueError):
     """A setting the Slack bot needs is missing or invalid; the message names it and the fix."""
