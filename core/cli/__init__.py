@@ -58,7 +58,17 @@ PASSTHROUGH_COMMANDS = {"sandbox"}
 SERVICE_COMMANDS = {"serve", "slack", "sandbox"}
 
 
-def _configure_logging(verbosity: int) -> None:
+# The send service logs a failed send request at WARNING for the long-running
+# front-ends. `smsdesk send` reports the same error on its own error line, so
+# without -v the log line would only repeat it.
+_REPORTED_SERVICE_WARNINGS = ("send of %d message(s) failed: %s",)
+
+
+def _drop_reported_warnings(record: logging.LogRecord) -> bool:
+    return not (record.name == "core.service" and record.msg in _REPORTED_SERVICE_WARNINGS)
+
+
+def _configure_logging(verbosity: int, *, command: str | None) -> None:
     if verbosity <= 0:
         level = logging.WARNING
     elif verbosity == 1:
@@ -66,6 +76,11 @@ def _configure_logging(verbosity: int) -> None:
     else:
         level = logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if command == "send" and verbosity <= 0:
+            handler.addFilter(_drop_reported_warnings)
+        else:
+            handler.removeFilter(_drop_reported_warnings)
 
 
 # Errors in what the user gave: an argument, a setting, a number, a template.
@@ -79,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command not in PASSTHROUGH_COMMANDS:
         parser.error("unrecognized arguments: " + " ".join(extra))
     args.passthrough = extra
-    _configure_logging(args.verbose + (1 if args.command in SERVICE_COMMANDS else 0))
+    _configure_logging(args.verbose + (1 if args.command in SERVICE_COMMANDS else 0), command=args.command)
 
     command = COMMANDS[args.command or "tui"]
     try:

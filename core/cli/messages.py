@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -140,12 +141,22 @@ async def cmd_send(args: argparse.Namespace) -> int:
                     recipient.parts,
                     recipient.price,
                     table_time(schedule, settings),
-                    recipient.error,
+                    "request failed, see below" if _request_failed(recipient) else recipient.error,
                 ]
                 for recipient in outcome.recipients
             ],
         )
     return _report_outcome(outcome, sender=sender)
+
+
+# A status that ClickSend gave one message inside a successful send, such as
+# INVALID_RECIPIENT. Any other error text is a failed request, such as a 401.
+_MESSAGE_STATUS = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def _request_failed(recipient: Any) -> bool:
+    """Tell whether a recipient failed because the whole send request failed, not by its own status."""
+    return recipient.status == status.FAILED and not _MESSAGE_STATUS.fullmatch(recipient.error or "")
 
 
 def _outcome_json(outcome: Any) -> dict[str, Any]:
@@ -160,8 +171,16 @@ def _outcome_json(outcome: Any) -> dict[str, Any]:
 
 def _report_outcome(outcome: Any, *, sender: str | None) -> int:
     """Explain on stderr every recipient that was not accepted, and return the exit code."""
+    # A failed request fails every message in it with the same error, so it is
+    # reported once with the numbers it concerns.
+    request_errors: dict[str, list[str]] = {}
     for recipient in outcome.recipients:
-        if recipient.status == status.FAILED:
+        if _request_failed(recipient):
+            request_errors.setdefault(recipient.error or "no reason given", []).append(recipient.to)
+    for error, numbers in request_errors.items():
+        fail(f"nothing was sent to {', '.join(numbers)}: {error}")
+    for recipient in outcome.recipients:
+        if recipient.status == status.FAILED and not _request_failed(recipient):
             reason = recipient.error or "no reason given"
             shown_sender = repr(sender) if sender else "(account default)"
             next_step = REJECTION_NEXT_STEPS.get(reason, "").format(sender=shown_sender)

@@ -49,8 +49,31 @@ def test_script_error_exit_code(tmp_path):
     )
     assert completed.returncode == 2
     assert completed.stdout == ""
-    assert completed.stderr.startswith("smsdesk: error: Invalid phone number '12345'")
+    assert completed.stderr.startswith("smsdesk: error: invalid phone number '12345'")
     assert "Traceback" not in completed.stderr
+
+
+async def test_script_wrong_key_reported_once(sandbox, tmp_path):
+    environment = script_environment(
+        tmp_path,
+        CLICKSEND_USERNAME="demo-user",
+        CLICKSEND_API_KEY="wrong-key-value",
+        CLICKSEND_BASE_URL=sandbox.base_url,
+        SMSDESK_CACHE=str(tmp_path / "cache.sqlite3"),
+    )
+    process = await asyncio.create_subprocess_exec(
+        str(SCRIPT), "send", "--to", "+61491570156", "--body", "Hi",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT)
+    out, err = stdout.decode(), stderr.decode()
+    assert process.returncode == 1
+    assert err.count("401") == 1
+    assert err.startswith("smsdesk: error: nothing was sent to +61491570156: ")
+    assert "API username and API key" in err
+    assert "401" not in out
+    assert "request failed, see below" in out
+    assert "wrong-key-value" not in out + err
 
 
 async def test_script_history_against_sandbox(sandbox, clicksend, tmp_path):
