@@ -213,5 +213,41 @@ _V3: Final = (
     "DROP INDEX messages_by_status",
 )
 
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3)
+# Version 4: the full-text index is keyed by ``sort_key`` = (Unix seconds << 31) | id
+# instead of by id, so FTS5 returns matches newest first on its own and a search stops
+# after ``limit`` hits instead of fetching and sorting every match. ClickSend's times are
+# whole seconds; within one second rows keep id order. The key fits in 63 bits while
+# seconds < 2**32 (the year 2106) and ids < 2**31.
+_SORT_KEY: Final = "((unixepoch(ts) << 31) | id)"
+_V4: Final = (
+    "ALTER TABLE messages ADD COLUMN sort_key INTEGER",
+    f"UPDATE messages SET sort_key = {_SORT_KEY}",
+    "CREATE UNIQUE INDEX messages_by_sort_key ON messages (sort_key)",
+    "DROP TRIGGER messages_after_body_update",
+    "DROP TRIGGER messages_after_delete",
+    "DROP TABLE messages_fts",
+    """
+    CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        body, content = 'messages', content_rowid = 'sort_key',
+        tokenize = 'unicode61 remove_diacritics 2'
+    )
+    """,
+    "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')",
+    """
+    CREATE TRIGGER messages_after_body_update AFTER UPDATE OF body ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', OLD.sort_key, OLD.body);
+        INSERT INTO messages_fts (rowid, body) VALUES (NEW.sort_key, NEW.body);
+    END
+    """,
+    """
+    CREATE TRIGGER messages_after_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', OLD.sort_key, OLD.body);
+    END
+    """,
+)
+
+SORT_KEY_EXPRESSION: Final = _SORT_KEY
+"""SQL for a message row's ``sort_key``; the store sets it once per inserted batch."""
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -85,12 +85,20 @@ def from_receipt_code(status_code: str | int | None) -> str | None:
     return _RECEIPT_CODES.get(str(status_code).strip())
 
 
+# History words that say more than their status_code: ClickSend gives Queued, Scheduled and
+# WaitApproval the code 200, the same as a message sent to the network, and Cancelled the
+# code 301, the same as a failed delivery.
+_WORDS_OVER_CODES: Final = frozenset({"queued", "waitapproval", "scheduled", "cancelled", "cancelledafterreview"})
+
+
 def from_history(status: str | None, status_code: str | int | None = None) -> str:
     """Map a history row's ``status`` (and ``status_code`` when present) to a cache status."""
+    word = (status or "").strip().lower()
+    if word in _WORDS_OVER_CODES:
+        return _HISTORY_STATUSES[word]
     by_code = from_receipt_code(status_code)
     if by_code is not None:
         return by_code
-    word = (status or "").strip().lower()
     return _HISTORY_STATUSES.get(word, QUEUED)
 
 

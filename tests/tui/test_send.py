@@ -208,11 +208,6 @@ async def test_schedule_then_cancel(settings, sandbox, make_app, seed, wait_unti
         await wait_until(lambda: thread.entries[-1].status == "cancelled", message="cancel shown")
 
 
-# NOTE: core.status.from_history maps a history row's status_code "200" to sent even when its
-# status is Scheduled, so after the first history sync the cache no longer lists the message as
-# scheduled and cancel-all by reference finds nothing. Strict, so the fix makes this test fail
-# until the mark is removed.
-@pytest.mark.xfail(strict=True, reason="history sync marks scheduled messages as sent")
 async def test_cancel_all_by_reference(settings, sandbox, make_app, seed, wait_until) -> None:
     await seed(settings, [(ALICE, "Hi", BASE_TIME)])
     app = make_app()
