@@ -127,9 +127,11 @@ async def run(args: argparse.Namespace) -> int:
         except (NotImplementedError, RuntimeError):
             pass  # not on the main thread or not on Unix: Ctrl-C raises KeyboardInterrupt instead
 
+    # The demo key is public, so it is printed; a key given with --api-key is a secret and is not.
+    key = "demo-key" if args.api_key == "demo-key" else "<your --api-key>"
     print(f"ClickSend sandbox running at {server.base_url}", flush=True)
-    print(f"  username {args.username}, API key {'demo-key' if args.api_key == 'demo-key' else '(as given)'}")
-    print(f"  CLICKSEND_BASE_URL={server.base_url} CLICKSEND_USERNAME={args.username}")
+    print("  use it with:")
+    print(f"  CLICKSEND_BASE_URL={server.base_url} CLICKSEND_USERNAME={args.username} CLICKSEND_API_KEY={key}")
     print(f"  control API: {server.root_url}/_sandbox/state ; stop with Ctrl-C", flush=True)
     try:
         await stop.wait()

@@ -191,3 +191,27 @@ async def test_cli_rate_limit_survives_reset() -> None:
         assert server.state.faults["rate_limit"] == 1
     finally:
         await server.stop()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected", "hidden"),
+    [([], "CLICKSEND_API_KEY=demo-key", None),
+     (["--username", "alice", "--api-key", "k-secret-77"], "CLICKSEND_API_KEY=<your --api-key>", "k-secret-77")],
+)
+async def test_cli_prints_usable_settings(argv: list[str], expected: str, hidden: str | None) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sandbox", "--port", "0", *argv,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(30):
+            lines = [(await process.stdout.readline()).decode() for _ in range(4)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(30):
+            rest, errors = await process.communicate()
+    output = "".join(lines) + rest.decode() + errors.decode()
+    assert expected in output
+    assert "CLICKSEND_BASE_URL=http://127.0.0.1:" in output
+    if hidden is not None:
+        assert hidden not in output
