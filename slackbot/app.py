@@ -148,6 +148,7 @@ class SlackBot:
             # response can wait for the listener without Bolt's 10 ms ack polling.
             process_before_response=True,
         )
+
         slack = settings.slack
         self.access = AccessPolicy(
             users=slack.allowed_users, groups=slack.allowed_groups, channels=slack.allowed_channels, client=self.client
@@ -155,6 +156,7 @@ class SlackBot:
         self.poster = SlackPoster(self.client)
         self.queues = ChannelQueues()
         self.relay = Relay(settings=settings, store=store, poster=self.poster, queues=self.queues)
+
         self._pending: dict[str, PendingSend] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._event_task: asyncio.Task[None] | None = None
@@ -304,14 +306,14 @@ class SlackBot:
             return await next()
 
         logger.info("Rejected %s by Slack user %s in %s: %s not allowed", action, user_id, channel_id, decision.reason)
-        refusal = messages.refusal(user_id=user_id, channel_id=channel_id, action=action, reason=decision.reason)
+        denial = messages.access_denied(user_id=user_id, channel_id=channel_id, action=action, reason=decision.reason)
         # Returning the acknowledgement, without calling next(), ends the request here.
         if body.get("type") == "view_submission":
-            return await ack(response_action="errors", errors={"recipients": refusal[:150]})
+            return await ack(response_action="errors", errors={"recipients": denial[:150]})
         if body.get("command"):
-            return await ack(text=refusal)
+            return await ack(text=denial)
         response = await ack()
-        self.spawn(respond(text=refusal, response_type="ephemeral", replace_original=False), work_name="refusal")
+        self.spawn(respond(text=denial, response_type="ephemeral", replace_original=False), work_name="access denial")
         return response
 
     async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], context: dict[str, Any],

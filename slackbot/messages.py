@@ -42,7 +42,7 @@ _SLACK_ERRORS = {
 _PAST_PARTICIPLES = {"send": "sent", "cancel": "cancelled"}
 
 
-def refusal(*, user_id: str, channel_id: str | None, action: str, reason: str) -> str:
+def access_denied(*, user_id: str, channel_id: str | None, action: str, reason: str) -> str:
     """Tell a user who is not on the allow-list why, and who can give them access."""
     if reason == "channel":
         return (

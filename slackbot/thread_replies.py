@@ -54,8 +54,8 @@ class ThreadReplies:
         decision = await self.bot.access.check(user_id=user, channel_id=channel)
         if not decision.allowed:
             logger.info("Thread reply by Slack user %s in %s not sent: %s not allowed", user, channel, decision.reason)
-            refusal = messages.refusal(user_id=user, channel_id=channel, action="send", reason=decision.reason)
-            self.bot.spawn(requester.respond(text=refusal), work_name="refusal")
+            denial = messages.access_denied(user_id=user, channel_id=channel, action="send", reason=decision.reason)
+            self.bot.spawn(requester.respond(text=denial), work_name="access denial")
             return
         self.bot.spawn(self._send_thread_reply(requester, conversation, event), work_name="thread reply", requester=requester)
 
