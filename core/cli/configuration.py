@@ -116,5 +116,13 @@ def _missing_settings(settings: Settings) -> list[dict[str, str]]:
             "SLACK_APP_TOKEN or SLACK_SIGNING_SECRET",
             "`smsdesk slack` needs one: the app token for Socket Mode or the signing secret for HTTP",
         ),
+        (
+            settings.slack.bot_token is not None
+            and settings.slack.default_channel is None
+            and not settings.slack.channel_map,
+            "SMSDESK_SLACK__DEFAULT_CHANNEL ([slack] default_channel) or [slack] channel_map",
+            "`smsdesk slack` posts inbound SMS nowhere; set default_channel to a channel ID such as "
+            "C0123456789 (in Slack: channel details, About tab, at the bottom)",
+        ),
     ]
     return [{"setting": setting, "effect": effect} for is_missing, setting, effect in checks if is_missing]

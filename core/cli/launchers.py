@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import os
 import sys
 
 from core.cli.context import require_credentials, settings_from
-from core.cli.errors import UsageError
+from core.cli.errors import EXIT_FAILURE, UsageError
+from core.cli.output import fail
+
+# Errors of binding a listening socket that the user fixes by choosing another address or port.
+LISTEN_ERRORS = {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}
 
 SANDBOX_HELP = "Run the local ClickSend simulator on 127.0.0.1 (no account, nothing is sent)."
 
@@ -60,4 +66,16 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     require_credentials(settings)
     from core.serve import run_serve
 
-    return await run_serve(settings, host=args.host, port=args.port)
+    try:
+        return await run_serve(settings, host=args.host, port=args.port)
+    except OSError as error:
+        # asyncio names the bind in its message, which tells it from a file error with the same errno.
+        if error.errno not in LISTEN_ERRORS or "bind" not in str(error):
+            raise
+        host = args.host or settings.webhook.host
+        port = settings.webhook.port if args.port is None else args.port
+        fail(
+            f"could not listen on {host}:{port}: {os.strerror(error.errno).lower()}; stop the other process "
+            "or choose another --port (or [webhook] port)"
+        )
+        return EXIT_FAILURE

@@ -9,7 +9,18 @@ from core.cli.listings import DEFAULT_LIST_LIMIT, HISTORY_QUERY_FIELDS, HISTORY_
 from core.service import MAX_SCHEDULE_AHEAD
 
 
-def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
+def port_number(text: str) -> int:
+    """Parse a --port value: a TCP port from 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: give a number from 1 to 65535, or 0 for any free port")
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port}: give a number from 1 to 65535, or 0 for any free port")
+    return port
+
+
+def _common_options(*, suppress: bool, json_output: bool = True) -> argparse.ArgumentParser:
     """Build the options every command takes.
 
     The copies on subcommands default to SUPPRESS, so that `smsdesk --json
@@ -28,12 +39,13 @@ def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
         default=argparse.SUPPRESS if suppress else None,
         help="ClickSend API base URL (default: $CLICKSEND_BASE_URL, else https://rest.clicksend.com/v3)",
     )
-    common.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS if suppress else False,
-        help="print machine-readable JSON on stdout",
-    )
+    if json_output:
+        common.add_argument(
+            "--json",
+            action="store_true",
+            default=argparse.SUPPRESS if suppress else False,
+            help="print machine-readable JSON on stdout",
+        )
     common.add_argument(
         "-v",
         "--verbose",
@@ -133,7 +145,7 @@ def _add_slack_options(slack: argparse.ArgumentParser) -> None:
         help="serve Slack's HTTP requests (needs SLACK_SIGNING_SECRET)",
     )
     slack.add_argument("--host", help="address to listen on in HTTP mode (default: [slack] host)")
-    slack.add_argument("--port", type=int, help="TCP port to listen on in HTTP mode (default: [slack] port)")
+    slack.add_argument("--port", type=port_number, help="TCP port to listen on in HTTP mode (default: [slack] port)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,9 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="open the inbox on the local sandbox with demo data")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = [_common_options(suppress=True)]
+    # The long-running commands print no data, so they do not offer --json.
+    without_json = [_common_options(suppress=True, json_output=False)]
 
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, parents=common, help=help_text, description=help_text)
+    def add(name: str, help_text: str, *, json_output: bool = True) -> argparse.ArgumentParser:
+        parents = common if json_output else without_json
+        return commands.add_parser(name, parents=parents, help=help_text, description=help_text)
 
     send = add("send", "Send an SMS to one or more numbers.")
     _add_message_options(send)
@@ -179,13 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     config_actions.add_parser("check", parents=common, help="report invalid and missing settings")
 
     add("sync", "Fetch inbound SMS, receipts, history and templates into the cache once.")
-    serve = add("serve", "Run the ClickSend webhook receiver and the pollers until interrupted.")
+    serve = add("serve", "Run the ClickSend webhook receiver and the pollers until interrupted.", json_output=False)
     serve.add_argument("--host", help="address to listen on (default: [webhook] host)")
-    serve.add_argument("--port", type=int, help="TCP port to listen on (default: [webhook] port)")
+    serve.add_argument("--port", type=port_number, help="TCP port to listen on (default: [webhook] port)")
     # The sandbox parses its own options, so its help comes from the sandbox too.
     commands.add_parser("sandbox", help=SANDBOX_HELP, add_help=False)
-    _add_slack_options(add("slack", "Run the Slack bot until interrupted."))
-    tui = add("tui", "Open the terminal inbox.")
+    _add_slack_options(add("slack", "Run the Slack bot until interrupted.", json_output=False))
+    tui = add("tui", "Open the terminal inbox.", json_output=False)
     tui.add_argument(
         "--demo", action="store_true", default=argparse.SUPPRESS, help="use the local sandbox with demo data"
     )

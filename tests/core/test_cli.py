@@ -402,3 +402,36 @@ def test_config_check_no_warning_without_secrets(capsys, tmp_path):
 )
 def test_error_style_one_case(message, shown):
     assert error_style(message) == shown
+
+
+@pytest.mark.parametrize("argv", [["serve", "--port", "99999"], ["slack", "--http", "--port", "99999"], ["serve", "--port", "x"]])
+def test_port_out_of_range_rejected(capsys, argv):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    err = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert f"invalid port {argv[-1]}" in err.replace("'", "")
+    assert "0 for any free port" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["serve", "slack", "tui"])
+def test_long_running_commands_offer_no_json(capsys, command):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert "--config" in out
+    assert "--json" not in out
+
+
+def test_config_check_names_missing_slack_channel(capsys, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "test-signing-secret")
+    main(["config", "check", "--json"])
+    missing = [item["setting"] for item in json.loads(capsys.readouterr().out)["missing"]]
+    assert "SMSDESK_SLACK__DEFAULT_CHANNEL ([slack] default_channel) or [slack] channel_map" in missing
+
+    monkeypatch.setenv("SMSDESK_SLACK__DEFAULT_CHANNEL", "C0123456789")
+    main(["config", "check", "--json"])
+    missing = [item["setting"] for item in json.loads(capsys.readouterr().out)["missing"]]
+    assert not any("default_channel" in setting for setting in missing)

@@ -706,3 +706,19 @@ async def test_sync_json_prints_report_on_stdout(cli_env, smsdesk):
     assert report["errors"] == []
     assert "sync:" in err
     assert "sync:" not in out
+
+
+async def test_serve_port_in_use_named(cli_env, smsdesk):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = await smsdesk("serve", "--host", "127.0.0.1", "--port", str(port))
+    assert code == 1
+    assert out == ""
+    assert err == (
+        f"smsdesk: error: could not listen on 127.0.0.1:{port}: address already in use; "
+        "stop the other process or choose another --port (or [webhook] port)\n"
+    )
