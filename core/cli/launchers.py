@@ -69,7 +69,7 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     try:
         return await run_serve(settings, host=args.host, port=args.port)
     except OSError as error:
-        # asyncio names the bind in its message, which tells it from a file error with the same errno.
+        # asyncio names the bind in its message, which distinguishes it from a file error with the same errno.
         if error.errno not in LISTEN_ERRORS or "bind" not in str(error):
             raise
         host = args.host or settings.webhook.host
