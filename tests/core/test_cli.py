@@ -424,7 +424,7 @@ def test_long_running_commands_offer_no_json(capsys, command):
     assert "--json" not in out
 
 
-def test_config_check_names_missing_slack_channel(capsys, monkeypatch):
+def test_config_check_missing_slack_channel(capsys, monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "test-signing-secret")
     main(["config", "check", "--json"])

@@ -78,25 +78,25 @@ async def test_history_json(cli_env, clicksend, smsdesk):
     assert isinstance(rows[0]["message_price"], str)
 
 
-async def test_history_shows_when_a_scheduled_message_goes_out(cli_env, smsdesk, monkeypatch, tmp_path):
+async def test_history_shows_schedule_time(cli_env, smsdesk, monkeypatch, tmp_path):
     monkeypatch.setenv("SMSDESK_TIMEZONE", "UTC")
     when = int(cli_env.clock.now()) + 30 * 86400
     code, _, _ = await smsdesk("send", "--to", "+61491570156", "--body", "Later", "--schedule", str(when))
     assert code == 0
-    shown = datetime.fromtimestamp(when, UTC)
+    expected = datetime.fromtimestamp(when, UTC)
 
     code, out, _ = await smsdesk("history", "--query", "status:scheduled")
     assert code == 0
     assert "scheduled for" in out.splitlines()[0]
-    assert shown.strftime("%Y-%m-%d %H:%M") in out.splitlines()[2]
+    assert expected.strftime("%Y-%m-%d %H:%M") in out.splitlines()[2]
 
     code, out, _ = await smsdesk("history", "--json")
-    assert datetime.fromisoformat(json.loads(out)[0]["schedule"]) == shown
+    assert datetime.fromisoformat(json.loads(out)[0]["schedule"]) == expected
 
     exported = tmp_path / "scheduled.csv"
     code, _, _ = await smsdesk("history", "--export", str(exported))
     with exported.open(newline="") as file:
-        assert [datetime.fromisoformat(row["schedule"]) for row in csv.DictReader(file)] == [shown]
+        assert [datetime.fromisoformat(row["schedule"]) for row in csv.DictReader(file)] == [expected]
 
 
 async def test_history_query_normalizes_number(cli_env, clicksend, smsdesk):
@@ -210,7 +210,7 @@ async def test_receipts_after_delivery(cli_env, clicksend, smsdesk):
     assert out.splitlines()[0].split()[:3] == ["time", "message", "id"]
 
 
-async def test_listings_show_only_the_users_custom_string(cli_env, smsdesk, tmp_path):
+async def test_listings_hide_outbox_reference(cli_env, smsdesk, tmp_path):
     code, _, _ = await smsdesk("send", "--to", "+61491570156", "--body", "Shipped", "--custom-string", "order-42")
     assert code == 0
     code, _, _ = await smsdesk("send", "--to", "+61491570157", "--body", "No reference")
@@ -558,7 +558,7 @@ async def test_templates_edit_rejects_name_of_another(cli_env, smsdesk):
 
 
 @pytest.mark.parametrize("command", ["send", "price"])
-async def test_template_name_shared_by_two_is_rejected(cli_env, smsdesk, command):
+async def test_ambiguous_template_name_rejected(cli_env, smsdesk, command):
     # Made outside smsdesk, such as in the ClickSend dashboard.
     first = cli_env.state.create_template("demo-user", "Reminder", "Hi {name}")
     second = cli_env.state.create_template("demo-user", "Reminder", "Hello {name}")
