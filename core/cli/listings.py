@@ -83,6 +83,9 @@ def _history_query(queries: Sequence[str], settings: Settings) -> HistoryQuery:
             )
         value = value.strip()
         if field == "status":
+            # ClickSend joins the filters with AND, so two statuses would match nothing.
+            if any(part.startswith("status:") for part in parts):
+                raise UsageError(f"--query {query!r} is a second status filter; give one status per command")
             word = HISTORY_STATUS_WORDS.get(value.lower())
             if word is None:
                 raise UsageError(f"invalid --query {query!r}: {HISTORY_STATUS_HELP}")

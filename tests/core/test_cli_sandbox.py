@@ -150,6 +150,13 @@ async def test_history_unknown_status_word_lists_words(cli_env, smsdesk):
     assert "scheduled" in err
 
 
+async def test_history_two_statuses_rejected(cli_env, smsdesk):
+    code, out, err = await smsdesk("history", "--query", "status:sent", "--query", "status:failed")
+    assert code == 2
+    assert out == ""
+    assert "'status:failed' is a second status filter" in err
+
+
 async def test_history_since_in_future_is_empty(cli_env, clicksend, smsdesk):
     await send_directly(clicksend, "+61491570156")
     code, out, _ = await smsdesk("history", "--json", "--since", "2099-01-01T00:00Z")
