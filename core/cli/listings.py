@@ -7,6 +7,7 @@ import contextlib
 import csv
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from core.numbers import normalize_number
 HISTORY_QUERY_FIELDS = ("status", "to", "from", "message_id", "subaccount_id")
 
 DEFAULT_LIST_LIMIT = 100
+
+# A schedule at least this long after the creation date is shown in the history table.
+SCHEDULE_SHOWN_AFTER = timedelta(minutes=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +100,17 @@ def _history_query(queries: Sequence[str], settings: Settings) -> HistoryQuery:
             value = normalize_number(value, default_region=settings.default_region)
         parts.append(f"{field}:{value}")
     return HistoryQuery(q=",".join(parts) or None, status_code=status_code)
+
+
+def later_schedule(row: Any) -> datetime | None:
+    """Return the row's schedule when it is later than the row's date, else None.
+
+    ClickSend gives a message sent at once a schedule equal to its date, which
+    would only repeat the date column.
+    """
+    if row.schedule is None or (row.date is not None and row.schedule - row.date < SCHEDULE_SHOWN_AFTER):
+        return None
+    return row.schedule
 
 
 def history_status(row: Any) -> str:
@@ -195,7 +210,7 @@ async def cmd_history(args: argparse.Namespace) -> int:
                 table_number(row.from_, settings),
                 table_number(row.to, settings),
                 history_status(row),
-                table_time(row.schedule, settings),
+                table_time(later_schedule(row), settings),
                 row.message_parts,
                 row.message_price,
                 row.message_id,

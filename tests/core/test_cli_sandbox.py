@@ -85,16 +85,23 @@ async def test_history_shows_schedule_time(cli_env, smsdesk, monkeypatch, tmp_pa
     assert code == 0
     expected = datetime.fromtimestamp(when, UTC)
 
+    code, _, _ = await smsdesk("send", "--to", "+61491570157", "--body", "Now")
+    assert code == 0
+
     code, out, _ = await smsdesk("history", "--query", "status:scheduled")
     assert code == 0
     assert "scheduled for" in out.splitlines()[0]
     assert expected.strftime("%Y-%m-%d %H:%M") in out.splitlines()[2]
+    # A message sent at once has no schedule to show: the parts follow the status.
+    code, out, _ = await smsdesk("history", "--query", "to:+61491570157")
+    date, time, direction, sender, recipient, status, parts = out.splitlines()[2].split()[:7]
+    assert (recipient, parts) == ("+61491570157", "1")
 
-    code, out, _ = await smsdesk("history", "--json")
+    code, out, _ = await smsdesk("history", "--json", "--query", "status:scheduled")
     assert datetime.fromisoformat(json.loads(out)[0]["schedule"]) == expected
 
     exported = tmp_path / "scheduled.csv"
-    code, _, _ = await smsdesk("history", "--export", str(exported))
+    code, _, _ = await smsdesk("history", "--query", "status:scheduled", "--export", str(exported))
     with exported.open(newline="") as file:
         assert [datetime.fromisoformat(row["schedule"]) for row in csv.DictReader(file)] == [expected]
 
