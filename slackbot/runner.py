@@ -17,7 +17,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from core.client import ClickSendClient
 from core.config import Settings
@@ -30,6 +33,7 @@ from core.sync import Syncer
 from core.webhooks import build_webhook_routes
 from slackbot import server
 from slackbot.app import SlackBot, SlackConfigError
+from slackbot.relay import slack_error_code
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +88,9 @@ def run_main(settings: Settings, args: Any) -> int:
         asyncio.run(_run_until_signal(settings, plan))
     except KeyboardInterrupt:
         pass
+    except SlackConfigError as error:
+        print(f"smsdesk slack: {error}", file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"smsdesk slack: could not listen on {plan.host}:{plan.port}: {error}", file=sys.stderr)
         return 1
@@ -121,6 +128,7 @@ async def run(
         ingestor = Ingestor.from_settings(settings, store=store, events=events)
         syncer = Syncer(client=clicksend, store=store, ingestor=ingestor, events=events)
         bot = SlackBot(settings=settings, service=service, store=store, events=events)
+        await check_slack_tokens(settings, plan, bot.client)
         await bot.start()
         poller = asyncio.create_task(_poll_forever(settings, syncer, service), name="slack-clicksend-poller")
         try:
@@ -133,6 +141,37 @@ async def run(
             await asyncio.gather(poller, return_exceptions=True)
             await bot.close()
             events.close()
+
+
+async def check_slack_tokens(settings: Settings, plan: RunPlan, client: AsyncWebClient) -> None:
+    """Raise SlackConfigError unless Slack accepts the bot token (and the app token in Socket Mode).
+
+    Without this check a wrong token leaves the bot running but deaf: the Socket Mode
+    client retries forever, and every command fails in Slack with `dispatch_failed`.
+    """
+    try:
+        await client.auth_test()
+    except SlackApiError as error:
+        raise SlackConfigError(
+            f"Slack rejected SLACK_BOT_TOKEN ({slack_error_code(error)}). Copy the Bot User OAuth Token "
+            "again from the Slack app's OAuth & Permissions page, and reinstall the app if it was revoked."
+        ) from None
+    except aiohttp.ClientError as error:
+        raise SlackConfigError(
+            f"Could not reach the Slack Web API at {settings.slack.api_url} ({type(error).__name__}). "
+            "Check the network, a proxy, or SLACK_API_URL."
+        ) from None
+    if not plan.socket_mode:
+        return
+    assert settings.slack.app_token is not None
+    try:
+        # Issues a WebSocket URL that is never used; unused URLs expire on Slack's side.
+        await client.apps_connections_open(app_token=settings.slack.app_token.get_secret_value())
+    except SlackApiError as error:
+        raise SlackConfigError(
+            f"Slack rejected SLACK_APP_TOKEN ({slack_error_code(error)}). Create an app-level token with the "
+            "connections:write scope (Basic Information, App-Level Tokens) and check that Socket Mode is on."
+        ) from None
 
 
 async def _serve_socket_mode(settings: Settings, bot: SlackBot, stop: asyncio.Event,

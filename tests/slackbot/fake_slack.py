@@ -70,8 +70,11 @@ class PostedMessage:
 class FakeSlack:
     """Slack Web API stand-in: `async with FakeSlack() as slack: slack.api_url`."""
 
-    def __init__(self, *, token: str = BOT_TOKEN, private_channels: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, *, token: str = BOT_TOKEN, app_token: str = APP_TOKEN, private_channels: tuple[str, ...] = ()
+    ) -> None:
         self.token = token
+        self.app_token = app_token
         self.private_channels = set(private_channels)
         self.calls: list[SlackCall] = []
         self.responses: list[dict[str, Any]] = []  # bodies posted to response_url
@@ -207,7 +210,8 @@ class FakeSlack:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if not token:
             token = str(params.pop("token", ""))
-        if method != "apps.connections.open" and token != self.token:
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if token != expected:
             return self._record(method, params, {"ok": False, "error": "invalid_auth"})
 
         failure = self._take_failure(method, params)

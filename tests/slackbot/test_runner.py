@@ -3,7 +3,10 @@
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from core.store import InboundRecord, Store
+from slackbot.app import SlackConfigError
 from slackbot.runner import RunPlan, run
 from tests.slackbot.conftest import WEBHOOK_TOKEN, make_settings
 from tests.slackbot.fake_slack import APP_TOKEN, SlackRequester, SocketModeStub, wait_for
@@ -91,3 +94,22 @@ async def test_run_polls_clicksend_for_inbound(fake_slack, sandbox, tmp_path, ht
 
     [post] = fake_slack.posts("C0FAKE001")
     assert "polled, not pushed" in post.text
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"bot_token": "xoxb-revoked"}, "Slack rejected SLACK_BOT_TOKEN (invalid_auth)"),
+        ({"app_token": "xapp-wrong"}, "Slack rejected SLACK_APP_TOKEN (invalid_auth)"),
+    ],
+)
+async def test_run_rejects_wrong_tokens_at_start(fake_slack, sandbox, tmp_path, options, message):
+    settings = make_settings(fake_slack=fake_slack, sandbox=sandbox, tmp_path=tmp_path, **{"app_token": APP_TOKEN, **options})
+    plan = RunPlan.from_settings(settings, None)
+
+    with pytest.raises(SlackConfigError) as info:
+        await run(settings, plan, stop=asyncio.Event())
+
+    assert message in str(info.value)
+    assert "xoxb-revoked" not in str(info.value)
+    assert "xapp-wrong" not in str(info.value)
