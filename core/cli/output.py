@@ -106,11 +106,14 @@ def error_style(message: str) -> str:
 
     Messages from the send service and the settings are written for every
     front-end as sentences ("Invalid phone number ... ."). Only an ordinary
-    capitalized first word is lowered, so names such as ClickSend or
-    SLACK_BOT_TOKEN stay as they are.
+    capitalized first word is lowered, so names such as ClickSend,
+    SLACK_BOT_TOKEN or Socket Mode stay as they are.
     """
-    first_word = message.split(" ", 1)[0]
-    if len(first_word) > 1 and first_word[0].isupper() and first_word[1:].islower():
+    words = message.split(" ", 2)
+    first_word = words[0]
+    next_word = words[1] if len(words) > 1 else ""
+    ordinary = len(first_word) > 1 and first_word[0].isupper() and first_word[1:].islower()
+    if ordinary and not next_word[:1].isupper():
         message = message[0].lower() + message[1:]
     if message.endswith(".") and not message.endswith(".."):
         message = message[:-1]

@@ -396,6 +396,8 @@ def test_config_check_no_warning_without_secrets(capsys, tmp_path):
         ("ClickSend POST /sms/send failed with HTTP 401.", "ClickSend POST /sms/send failed with HTTP 401"),
         ("SLACK_BOT_TOKEN is not set.", "SLACK_BOT_TOKEN is not set"),
         ("default_region 'XX' is unknown", "default_region 'XX' is unknown"),
+        ("Socket Mode was requested but SLACK_APP_TOKEN is not set.", "Socket Mode was requested but SLACK_APP_TOKEN is not set"),
+        ("Template 'Visit' not found.", "template 'Visit' not found"),
         ("A", "A"),
         ("", ""),
     ],
