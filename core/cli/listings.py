@@ -144,9 +144,8 @@ async def _filtered(items: AsyncIterator[Any], keep: Callable[[Any], bool]) -> A
 
 
 def _limit(args: argparse.Namespace, default: int | None) -> int | None:
+    # The parser has rejected a negative --limit, and 0 means no limit.
     limit = default if args.limit is None else args.limit
-    if limit is not None and limit < 0:
-        raise UsageError(f"invalid --limit {limit}: give 0 for no limit or a positive number")
     return limit or None
 
 

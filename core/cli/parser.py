@@ -20,6 +20,17 @@ def port_number(text: str) -> int:
     return port
 
 
+def list_limit(text: str) -> int:
+    """Parse a --limit value: a whole number, 0 for no limit."""
+    try:
+        limit = int(text)
+    except ValueError:
+        limit = -1
+    if limit < 0:
+        raise argparse.ArgumentTypeError(f"invalid --limit {text!r}: give a whole number such as 50, or 0 for no limit")
+    return limit
+
+
 def _common_options(*, suppress: bool, json_output: bool = True) -> argparse.ArgumentParser:
     """Build the options every command takes.
 
@@ -123,7 +134,7 @@ def _add_history_options(history: argparse.ArgumentParser) -> None:
     history.add_argument(
         "--limit",
         metavar="N",
-        type=int,
+        type=list_limit,
         help=f"at most N messages (default {DEFAULT_LIST_LIMIT}, all with --export; 0 for all)",
     )
 
@@ -185,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         listing = add(name, help_text)
         listing.add_argument(
-            "--limit", metavar="N", type=int, help=f"at most N (default {DEFAULT_LIST_LIMIT}; 0 for all)"
+            "--limit", metavar="N", type=list_limit, help=f"at most N (default {DEFAULT_LIST_LIMIT}; 0 for all)"
         )
 
     config = add("config", "Show which configuration file is read, or check the settings.")

@@ -217,7 +217,6 @@ def test_missing_credentials_says_what_to_set(capsys):
         (["history", "--query", "body:hello"], "'body'"),
         (["history", "--query", "to:12345"], "'12345'"),
         (["history", "--since", "2026-12-02", "--until", "2026-12-01"], "swap them"),
-        (["history", "--limit", "-1"], "--limit -1"),
         (["send", "--to", "+61491570156", "--template", "t", "--var", "novalue"], "NAME=VALUE"),
     ],
 )
@@ -437,3 +436,13 @@ def test_config_check_missing_slack_channel(capsys, monkeypatch):
     main(["config", "check", "--json"])
     missing = [item["setting"] for item in json.loads(capsys.readouterr().out)["missing"]]
     assert not any("default_channel" in setting for setting in missing)
+
+
+@pytest.mark.parametrize("argv", [["history", "--limit", "-1"], ["receipts", "--limit", "ten"], ["inbound", "--limit", "1.5"]])
+def test_invalid_limit_named(capsys, argv):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    err = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert f"invalid --limit '{argv[-1]}'" in err
+    assert "0 for no limit" in err
