@@ -155,7 +155,7 @@ _MESSAGE_STATUS = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 def _request_failed(recipient: Any) -> bool:
-    """Tell whether a recipient failed because the whole send request failed, not by its own status."""
+    """Return True when a recipient failed because the whole send request failed, not by its own status."""
     return recipient.status == status.FAILED and not _MESSAGE_STATUS.fullmatch(recipient.error or "")
 
 
@@ -169,6 +169,16 @@ def _outcome_json(outcome: Any) -> dict[str, Any]:
     return data
 
 
+# A failed request of 1000 messages names this many numbers and counts the rest.
+NUMBERS_NAMED = 5
+
+
+def _number_list(numbers: Sequence[str]) -> str:
+    if len(numbers) <= NUMBERS_NAMED:
+        return ", ".join(numbers)
+    return f"{', '.join(numbers[:NUMBERS_NAMED])} and {len(numbers) - NUMBERS_NAMED} more"
+
+
 def _report_outcome(outcome: Any, *, sender: str | None) -> int:
     """Explain on stderr every recipient that was not accepted, and return the exit code."""
     # A failed request fails every message in it with the same error, so it is
@@ -178,7 +188,7 @@ def _report_outcome(outcome: Any, *, sender: str | None) -> int:
         if _request_failed(recipient):
             request_errors.setdefault(recipient.error or "no reason given", []).append(recipient.to)
     for error, numbers in request_errors.items():
-        fail(f"nothing was sent to {', '.join(numbers)}: {error}")
+        fail(f"nothing was sent to {_number_list(numbers)}: {error}")
     for recipient in outcome.recipients:
         if recipient.status == status.FAILED and not _request_failed(recipient):
             reason = recipient.error or "no reason given"

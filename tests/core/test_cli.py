@@ -446,3 +446,11 @@ def test_invalid_limit_named(capsys, argv):
     assert caught.value.code == 2
     assert f"invalid --limit '{argv[-1]}'" in err
     assert "0 for no limit" in err
+
+
+def test_number_list_counts_the_rest():
+    from core.cli.messages import _number_list
+
+    numbers = [f"+6149157015{digit}" for digit in range(7)]
+    assert _number_list(numbers[:2]) == "+61491570150, +61491570151"
+    assert _number_list(numbers).endswith("+61491570154 and 2 more")
