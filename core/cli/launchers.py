@@ -30,9 +30,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
+    from core.cli.parser import ArgumentParser
     from sandbox.cli import add_arguments, run
 
-    parser = argparse.ArgumentParser(prog="smsdesk sandbox", description=SANDBOX_HELP)
+    parser = ArgumentParser(prog="smsdesk sandbox", description=SANDBOX_HELP)
     add_arguments(parser)
     sandbox_args = parser.parse_args(args.passthrough)
     return asyncio.run(run(sandbox_args))

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import NoReturn
 
 from core.cli.launchers import SANDBOX_HELP
 from core.cli.listings import DEFAULT_LIST_LIMIT, HISTORY_QUERY_FIELDS, HISTORY_STATUS_HELP
 from core.service import MAX_SCHEDULE_AHEAD
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser whose errors start with `smsdesk: error:` in every subcommand too.
+
+    argparse would write `smsdesk send: error:`; the usage line above the
+    error already names the subcommand.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"smsdesk: error: {message}\n")
 
 
 def port_number(text: str) -> int:
@@ -37,7 +51,7 @@ def _common_options(*, suppress: bool, json_output: bool = True) -> argparse.Arg
     The copies on subcommands default to SUPPRESS, so that `smsdesk --json
     history` keeps the --json given before the command.
     """
-    common = argparse.ArgumentParser(add_help=False)
+    common = ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
         metavar="PATH",
@@ -160,7 +174,7 @@ def _add_slack_options(slack: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="smsdesk",
         parents=[_common_options(suppress=False)],
         description="Send and receive SMS through ClickSend. Without a command, opens the terminal inbox "

@@ -154,8 +154,11 @@ def test_no_command_defaults():
 def test_invalid_arguments_exit_2(capsys, argv):
     with pytest.raises(SystemExit) as caught:
         main(argv)
+    err = capsys.readouterr().err
     assert caught.value.code == 2
-    assert "usage: smsdesk" in capsys.readouterr().err
+    assert f"usage: smsdesk {argv[0]}" in err
+    # One prefix for every error, also from a subcommand's parser.
+    assert err.splitlines()[-1].startswith("smsdesk: error: ")
 
 
 def test_unknown_argument_rejected(capsys):
