@@ -64,13 +64,14 @@ def _common_options(*, suppress: bool, json_output: bool = True) -> argparse.Arg
         default=argparse.SUPPRESS if suppress else None,
         help="ClickSend API base URL (default: $CLICKSEND_BASE_URL, else https://rest.clicksend.com/v3)",
     )
-    if json_output:
-        common.add_argument(
-            "--json",
-            action="store_true",
-            default=argparse.SUPPRESS if suppress else False,
-            help="print machine-readable JSON on stdout",
-        )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        # Accepted everywhere so that scripts can pass it to any command, but
+        # not offered where the command prints no data.
+        help="print machine-readable JSON on stdout" if json_output else argparse.SUPPRESS,
+    )
     common.add_argument(
         "-v",
         "--verbose",
@@ -183,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="open the inbox on the local sandbox with demo data")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = [_common_options(suppress=True)]
-    # The long-running commands print no data, so they do not offer --json.
+    # The long-running commands and the inbox print no data, so their help does not offer --json.
     without_json = [_common_options(suppress=True, json_output=False)]
 
     def add(name: str, help_text: str, *, json_output: bool = True) -> argparse.ArgumentParser:

@@ -426,6 +426,8 @@ def test_long_running_commands_offer_no_json(capsys, command):
     out = capsys.readouterr().out
     assert "--config" in out
     assert "--json" not in out
+    # Still accepted, so that a script may pass --json to every command.
+    assert build_parser().parse_args([command, "--json"]).json is True
 
 
 def test_config_check_missing_slack_channel(capsys, monkeypatch):
