@@ -201,9 +201,15 @@ class Backend:
             raise ValueError(f"unknown conversation state {state!r}; use read, unread or done")
 
     async def thread(self, row: ConversationRow, *, before: ThreadEntry | None, limit: int) -> list[ThreadEntry]:
-        """Return a page of the thread, oldest first; `before` is the oldest entry shown so far."""
-        our_number = row.our_number if row.our_number is not None else None
-        items = await self.store.thread(our_number, row.their_number, before=before.at if before else None, limit=limit)
+        """Return a page of the thread, oldest first; `before` is the oldest entry shown so far.
+
+        Paging is by row, so messages that share a timestamp are neither skipped nor repeated.
+        """
+        before_row = before.row_id if before else None
+        if row.id.startswith("new:"):
+            items = await self.store.thread(None, row.their_number, before_row=before_row, limit=limit)
+        else:
+            items = await self.store.conversation_thread(int(row.id), before_row=before_row, limit=limit)
         return [thread_entry(item) for item in items]
 
     # Sending -------------------------------------------------------------------------

@@ -84,3 +84,29 @@ async def test_long_thread_pages_older_on_scroll(settings, make_app, wait_until)
         await wait_until(lambda: len(thread.entries) == 251, message="oldest page loaded")
         assert thread.entries[0].body == "long thread message 249"
         assert thread.exhausted
+
+
+async def test_thread_paging_with_equal_times(settings, make_app, wait_until) -> None:
+    same_time = BASE_TIME - timedelta(hours=1)
+    records = [
+        InboundRecord(
+            message_id=f"same-{n}",
+            from_number="+61491570000",
+            to_number="+61411000000",
+            body=f"same second {n}",
+            received_at=same_time,
+            is_read=True,
+        )
+        for n in range(THREAD_PAGE + 50)
+    ]
+    async with Store.open(settings.cache_path) as store:
+        await store.add_inbound(records)
+    app = make_app(sync_interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), message="inbox shown")
+        thread = app.screen.query_one(ThreadView)
+        await wait_until(lambda: len(thread.entries) == THREAD_PAGE, message="newest page")
+        thread.focus()
+        await pilot.press("home")
+        await wait_until(lambda: len(thread.entries) == THREAD_PAGE + 50, message="older page")
+        assert sorted(e.body for e in thread.entries) == sorted(r.body for r in records)

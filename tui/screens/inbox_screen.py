@@ -65,6 +65,7 @@ class InboxScreen(Screen[None]):
         self.synced_once = False
         self._price_timer: Timer | None = None
         self._redraw_timer: Timer | None = None
+        self._redraw_keep: str | None = None
         self._quoted: tuple[str, str, Decimal | None] | None = None
 
     # Layout -----------------------------------------------------------------
@@ -291,7 +292,9 @@ class InboxScreen(Screen[None]):
             return
         if self.closing:
             return
-        self.after_change(self.conversation.id if self.conversation else None)
+        # A conversation started from a number joins the list with this send; select it.
+        started = self.conversation is not None and self.conversation.id.startswith("new:")
+        self.after_change(self.conversation.id if started and self.conversation else None)
         if outcome.failed:
             self.notify(f"Message not sent: {outcome.failed}", severity="error", timeout=8)
             self.log_activity(f"send to {request.to} failed: {outcome.failed}")
@@ -313,17 +316,21 @@ class InboxScreen(Screen[None]):
     def after_change(self, keep: str | None = None) -> None:
         """Redraw the list and the open thread after something changed in the cache.
 
-        A burst of changes (a sync that brings many replies) redraws once.
+        The list keeps the user's highlighted row unless `keep` names another
+        conversation. A burst of changes (a sync that brings many replies) redraws once.
         """
+        # Calls in one burst share a redraw, so a later call must not drop an earlier `keep`.
+        self._redraw_keep = keep or self._redraw_keep
         if self._redraw_timer is not None:
             self._redraw_timer.stop()
-        self._redraw_timer = self.set_timer(REDRAW_DELAY, lambda: self._redraw(keep))
+        self._redraw_timer = self.set_timer(REDRAW_DELAY, self._redraw)
 
-    def _redraw(self, keep: str | None) -> None:
+    def _redraw(self) -> None:
+        keep, self._redraw_keep = self._redraw_keep, None
         self._redraw_timer = None
         if self.closing:
             return
-        self.reload_conversations(keep=keep or (self.conversation.id if self.conversation else None))
+        self.reload_conversations(keep=keep)
         self.query_one(ThreadView).refresh_thread()
 
     # Other actions -------------------------------------------------------------
@@ -405,7 +412,7 @@ class InboxScreen(Screen[None]):
             return
         if not quiet:
             self.notify(f"Marked {state}.")
-        self.reload_conversations(keep=row.id)
+        self.reload_conversations()
 
     def action_copy_message(self) -> None:
         entry = self.query_one(ThreadView).current
@@ -436,7 +443,7 @@ class InboxScreen(Screen[None]):
             self.notify(f"Could not cancel: {error}", severity="error")
             return
         self.notify("Scheduled message cancelled.")
-        self.after_change(self.conversation.id if self.conversation else None)
+        self.after_change()
 
     def action_cancel_all(self) -> None:
         from tui.screens.cancel_all_screen import CancelAllScreen
@@ -457,7 +464,7 @@ class InboxScreen(Screen[None]):
             self.notify(f"Could not cancel: {error}", severity="error")
             return
         self.notify(f"Cancelled {count} scheduled message{'s' if count != 1 else ''}.")
-        self.after_change(self.conversation.id if self.conversation else None)
+        self.after_change()
 
     def action_resend(self) -> None:
         entry = self.query_one(ThreadView).current
@@ -479,7 +486,7 @@ class InboxScreen(Screen[None]):
             return
         finally:
             self.sending = False
-        self.after_change(self.conversation.id if self.conversation else None)
+        self.after_change()
         if outcome.failed:
             self.notify(f"Resend failed: {outcome.failed}", severity="error", timeout=8)
         else:
@@ -566,7 +573,7 @@ class InboxScreen(Screen[None]):
         self.sync_state_changed(f"synced {self.clock().astimezone(self.tz).strftime('%H:%M')}")
         self.balance_changed(result.balance, result.currency)
         if result.changed:
-            self.after_change(self.conversation.id if self.conversation else None)
+            self.after_change()
         return None
 
     def _sync_failed(self, error: ClickSendError) -> float:
@@ -595,7 +602,7 @@ class InboxScreen(Screen[None]):
             elif change.status is not None and change.number is not None:
                 self.status_changed(change.number, change.status, change.error)
             else:
-                self.after_change(self.conversation.id if self.conversation else None)
+                self.after_change()
 
     # Live updates -----------------------------------------------------------------
 
@@ -607,7 +614,7 @@ class InboxScreen(Screen[None]):
         if self.synced_once and (self.conversation is None or self.conversation.their_number != number):
             name = format_number(number, default_region=self.backend.region)
             self.notify(one_line(body, 60), title=f"New message from {name}", timeout=6)
-        self.after_change(self.conversation.id if self.conversation else None)
+        self.after_change()
 
     def connection_changed(self, online: bool, detail: str = "") -> None:
         """Show or hide the offline banner."""
@@ -632,7 +639,7 @@ class InboxScreen(Screen[None]):
         """Log an outbound status change and redraw."""
         detail = f": {error}" if error else ""
         self.log_activity(f"{format_number(number, default_region=self.backend.region)} {status}{detail}")
-        self.after_change(self.conversation.id if self.conversation else None)
+        self.after_change()
 
     def balance_changed(self, balance: Decimal | None, currency: str | None) -> None:
         status = self.query_one(StatusBar)

@@ -60,7 +60,8 @@ class ScheduleScreen(ModalScreen[datetime | None]):
     def compose(self) -> ComposeResult:
         now = self.clock().astimezone(self.tz)
         zone = now.tzname() or str(self.tz)
-        suggestion = (now + timedelta(hours=1)).replace(minute=0).strftime(TIME_FORMAT)
+        # The full hour at least 30 minutes ahead, so the suggestion is never about to pass.
+        suggestion = (now + timedelta(minutes=90)).replace(minute=0, second=0, microsecond=0).strftime(TIME_FORMAT)
         with Vertical():
             yield Static(f"Send at (YYYY-MM-DD HH:MM, time zone {zone})")
             yield Input(value=suggestion, id="schedule-input")

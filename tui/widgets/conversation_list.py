@@ -92,6 +92,7 @@ class ConversationList(OptionList):
             self.highlighted = index
         finally:
             self._loading = False
+        self._prefetch_if_near_end()
 
     def _request_more(self) -> None:
         # Claimed before the worker starts, so the highlight and the scroll
@@ -113,6 +114,12 @@ class ConversationList(OptionList):
         self.exhausted = len(rows) < PAGE_SIZE
         self.rows.extend(fresh)
         self.add_options([self._option(row) for row in fresh])
+        self._prefetch_if_near_end()
+
+    def _prefetch_if_near_end(self) -> None:
+        # A key press at the end that came while another load ran was dropped; catch up.
+        if self.highlighted is not None and self.highlighted >= len(self.rows) - PREFETCH_MARGIN:
+            self._request_more()
 
     def update_row(self, row: ConversationRow) -> None:
         """Redraw one conversation in place if it is loaded."""
@@ -130,8 +137,7 @@ class ConversationList(OptionList):
         super().watch_highlighted(highlighted)
         if highlighted is None:
             return
-        if highlighted >= len(self.rows) - PREFETCH_MARGIN:
-            self._request_more()
+        self._prefetch_if_near_end()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)

@@ -87,8 +87,10 @@ class ThreadView(OptionList):
         if conversation_id != self.conversation_id:
             return
         if keep_older and self.entries and newest:
-            first_new = newest[0].at
-            older = [e for e in self.entries if e.at < first_new and e.key not in {n.key for n in newest}]
+            # Older pages stay; "older" is by (time, row), because messages can share a time.
+            first_new = _position(newest[0])
+            newest_keys = {entry.key for entry in newest}
+            older = [e for e in self.entries if _position(e) < first_new and e.key not in newest_keys]
             entries = older + newest
         else:
             entries = newest
@@ -200,3 +202,7 @@ class ThreadView(OptionList):
         if details:
             text.append(" · " + " · ".join(details), style="dim")
         return text
+
+
+def _position(entry: ThreadEntry) -> tuple[datetime, int]:
+    return entry.at, entry.row_id or 0
