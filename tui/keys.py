@@ -97,7 +97,7 @@ def build_keymap(keys: Mapping[str, str] | None, *, send_key: str | None = None)
 
 def display_keys(keys: str) -> str:
     """Format a binding's key list for the help screen ("f1,question_mark" -> "F1 / ?")."""
-    names = {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter"}
+    names = {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter", "tab": "Tab"}
     shown = []
     for key in keys.split(","):
         key = key.strip()

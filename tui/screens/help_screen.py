@@ -30,7 +30,7 @@ Replies arrive on their own; a notification appears if another conversation gets
 Schedule: write the message, press {schedule}, enter a date and time (local time zone).
 Cancel a scheduled message: highlight it in the thread and press {cancel}, or use {scheduled}.
 Use a template: press {insert_template} in the composer, or {templates} for the list.
-Find an old message: press {search}, type words, a number or a status, press Enter.
+Find an old message: press {search}, type words (Tab reaches number, status and dates), press Enter.
 """
 
 
