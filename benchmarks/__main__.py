@@ -1,4 +1,4 @@
-"""Entry point: `python -m benchmarks [--rounds N] [--only NAME ...] [--output FILE]`.
+"""Entry point: `python -m benchmarks [--rounds N] [--only GROUP ...] [--output FILE]`.
 
 Runs every case, prints a Markdown table of medians and ratios against
 baselines measured in the same run, and writes it with the machine's
@@ -57,7 +57,7 @@ async def cache_cases(rounds: int, folder: Path) -> list[Result]:
     results = []
 
     async with bulk_send.sandbox() as server:
-        history_rows = cache.seed_sandbox_history(server)
+        history_rows = await cache.seed_sandbox_history(server)
         history = Case(
             name="history import",
             measured=f"{cache.MESSAGES:,} history rows synced from the sandbox into the cache, searchable",

@@ -70,7 +70,7 @@ async def option_list_open(rows: int = 5000) -> float:
 
 
 async def aiohttp_ingest_rate(pushes: int, *, concurrency: int = 32) -> float:
-    """Inbound pushes per second into an aiohttp handler that only answers 200."""
+    """Measure inbound pushes per second into an aiohttp handler that only returns 200."""
 
     async def handler(request: web.Request) -> web.Response:
         await request.post()
@@ -101,7 +101,7 @@ async def post_forms(url: str, forms: list[dict[str, str]], *, concurrency: int)
             form = queue.get_nowait()
             async with session.post(url, data=form) as response:
                 if response.status != 200:
-                    raise RuntimeError(f"push answered {response.status}: {await response.text()}")
+                    raise RuntimeError(f"push failed with HTTP {response.status}: {await response.text()}")
 
     started = time.perf_counter()
     async with aiohttp.ClientSession() as session:
@@ -134,7 +134,7 @@ async def command_latencies(url: str, requests: list[tuple[bytes, dict[str, str]
             async with session.post(url, data=body, headers=headers) as response:
                 await response.read()
                 if response.status != 200:
-                    raise RuntimeError(f"command answered {response.status}")
+                    raise RuntimeError(f"command failed with HTTP {response.status}")
             latencies.append(time.perf_counter() - started)
 
     async with aiohttp.ClientSession() as session:

@@ -6,16 +6,13 @@ import asyncio
 import itertools
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 
-import aiohttp
-
 from benchmarks import data
+from benchmarks.remote_sandbox import RemoteSandbox
 from core.client import ClickSendClient
 from core.service import SmsService
 from core.store import Store
-from sandbox import Account, SandboxClock, SandboxServer
 
 USERNAME = "bench-user"
 API_KEY = "bench-key"
@@ -25,25 +22,20 @@ BATCH = 1_000
 _round = itertools.count()
 
 
-def sandbox() -> SandboxServer:
-    """A sandbox whose one account can pay for every round of every case."""
-    account = Account(username=USERNAME, api_key=API_KEY, balance=Decimal("100000000"))
-    # A frozen clock keeps deliveries and receipts from running during a measurement.
-    return SandboxServer(accounts={USERNAME: account}, clock=SandboxClock(frozen=True))
+def sandbox() -> RemoteSandbox:
+    """Return a sandbox process whose one account can pay for every round of every case.
+
+    Its clock is frozen, so no deliveries or receipts run during a measurement.
+    """
+    return RemoteSandbox(username=USERNAME, api_key=API_KEY)
 
 
-async def set_latency(server: SandboxServer, seconds: float) -> None:
-    async with aiohttp.ClientSession() as session:
-        async with session.put(
-            f"{server.root_url}/_sandbox/faults", json={"latency": {"/v3/sms/send": seconds}}
-        ) as response:
-            response.raise_for_status()
+async def set_latency(server: RemoteSandbox, seconds: float) -> None:
+    await server.control("PUT", "faults", {"latency": {"/v3/sms/send": seconds}})
 
 
-async def reset(server: SandboxServer) -> None:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{server.root_url}/_sandbox/reset") as response:
-            response.raise_for_status()
+async def reset(server: RemoteSandbox) -> None:
+    await server.control("POST", "reset")
 
 
 def _body() -> str:
@@ -51,7 +43,7 @@ def _body() -> str:
     return f"Your parcel is ready for pickup, round {next(_round)}."
 
 
-async def smsdesk_send(server: SandboxServer, recipients: list[str], *, latency: float = 0.0) -> float:
+async def smsdesk_send(server: RemoteSandbox, recipients: list[str], *, latency: float = 0.0) -> float:
     """Seconds for SmsService.send to validate, store, send and record every recipient."""
     await reset(server)
     if latency:
@@ -69,7 +61,7 @@ async def smsdesk_send(server: SandboxServer, recipients: list[str], *, latency:
     return elapsed
 
 
-async def sdk_send(server: SandboxServer, recipients: list[str], *, latency: float = 0.0) -> float:
+async def sdk_send(server: RemoteSandbox, recipients: list[str], *, latency: float = 0.0) -> float:
     """Seconds for the official SDK to send the same recipients in requests of 1,000."""
     import clicksend
 

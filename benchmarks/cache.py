@@ -14,7 +14,7 @@ from core.client import ClickSendClient
 from core.ingest import Ingestor
 from core.store import HistoryRecord, Store
 from core.sync import Syncer
-from sandbox.server import SandboxServer
+from benchmarks.remote_sandbox import RemoteSandbox
 
 MESSAGES = 100_000
 OUR_NUMBER = "+61491570999"
@@ -42,17 +42,17 @@ def history_records(rows: list[tuple]) -> list[HistoryRecord]:
     ]
 
 
-def seed_sandbox_history(server: SandboxServer) -> list[tuple]:
+async def seed_sandbox_history(server: RemoteSandbox) -> list[tuple]:
     """Give the sandbox account MESSAGES delivered messages; return the same rows as tuples."""
-    ids = server.state.seed_history(USERNAME, MESSAGES, numbers=data.numbers(5000), spacing=30)
-    rows = []
-    for message_id in ids:
-        message = server.state.messages[message_id]
-        rows.append((message_id, message.date, message.from_, message.to, message.body, "Delivered"))
-    return rows
+    await server.control("POST", "history/seed", {"count": MESSAGES, "spacing": 30, "numbers": 5000, "username": USERNAME})
+    state = await server.control("GET", "state")
+    return [
+        (message["message_id"], message["date"], message["from_"], message["to"], message["body"], "Delivered")
+        for message in state["messages"]
+    ]
 
 
-async def smsdesk_history_import(server: SandboxServer) -> float:
+async def smsdesk_history_import(server: RemoteSandbox) -> float:
     """Seconds to sync the sandbox's whole history into a new cache, searchable."""
     with tempfile.TemporaryDirectory() as folder:
         async with (

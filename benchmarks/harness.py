@@ -33,7 +33,7 @@ class Case:
     reference: Measure
     target: float
     direction: Literal["at_most", "at_least"]
-    """How `subject / reference` must relate to `target`."""
+    """Required relation of `subject / reference` to `target`."""
     rounds: int = 5
 
 
