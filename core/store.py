@@ -1668,10 +1668,9 @@ async def _drop_foreign_copies(db: aiosqlite.Connection, states: Sequence[_RowSt
         return
     async with db.execute(
         """
-        SELECT m.id, m.conversation_id FROM messages m
-        JOIN json_each(?) pair ON m.message_id = json_extract(pair.value, '$[0]')
-                               AND m.id != json_extract(pair.value, '$[1]')
-        WHERE m.direction = 'out' AND m.client_ref IS NULL
+        SELECT m.id, m.conversation_id FROM json_each(?) pair
+        CROSS JOIN messages m ON m.direction = 'out' AND m.message_id = json_extract(pair.value, '$[0]')
+        WHERE m.id != json_extract(pair.value, '$[1]') AND m.client_ref IS NULL
         """,
         (json.dumps(pairs),),
     ) as cursor:
