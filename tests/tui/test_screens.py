@@ -167,3 +167,28 @@ async def test_receipts_of_a_message(settings, sandbox, make_app, seed, wait_unt
         table = app.screen.query_one(DataTable)
         await wait_until(lambda: table.row_count >= 1, message="receipt rows")
         assert "delivered" in [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+
+
+async def test_history_table_cells_one_line(settings, make_app, seed, wait_until) -> None:
+    body = "\n".join(f"long body line {n}" for n in range(100))
+    await seed(settings, [(f"+614915702{n:02d}", body, BASE_TIME - timedelta(minutes=n)) for n in range(50)])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await inbox(app, wait_until)
+        await pilot.press("slash", *"long", "enter")
+        search = app.screen
+        await wait_until(lambda: len(search.results) == 50, message="fifty matches")
+        table = search.query_one(DataTable)
+        await wait_until(lambda: table.row_count == 50, message="fifty rows")
+        for row_index in range(table.row_count):
+            message = str(table.get_row_at(row_index)[4])
+            assert "\n" not in message
+            assert message.endswith("…")
+        # Tab moves focus from the filters into the table promptly; 1 s is generous on 2 cores.
+        for _ in range(6):
+            if table.has_focus:
+                break
+            await pilot.press("tab")
+        await wait_until(lambda: table.has_focus, timeout=1, message="table focused with Tab")
+        await pilot.press("down")
+        await wait_until(lambda: table.cursor_row == 1, timeout=1, message="cursor moved in the table")
