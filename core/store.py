@@ -1277,6 +1277,19 @@ class Store:
         )
         return [_message_from_row(row) for row in rows]
 
+    async def slack_posts_updated_since(self, since: datetime, *, limit: int = 500) -> list[tuple[int, datetime]]:
+        """Return (message row, updated_at) of messages with a Slack post changed after ``since``, oldest first.
+
+        Another process (``smsdesk serve``) may store the receipt that changed a message, so
+        the bot keeps a watermark and re-renders the posts this returns.
+        """
+        rows = await self._fetchall(
+            "SELECT m.id, m.updated_at FROM slack_posts p JOIN messages m ON m.id = p.message_row"
+            " WHERE m.updated_at > ? ORDER BY m.updated_at, m.id LIMIT ?",
+            (to_db_time(since), limit),
+        )
+        return [(row[0], from_db_time(row[1])) for row in rows]
+
     async def claim_slack_event(self, event_id: str) -> bool:
         """Record a Slack event id; return False when it was already handled (a Slack retry)."""
         async with self._transaction() as db:

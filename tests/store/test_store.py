@@ -685,3 +685,25 @@ async def test_reply_linked_by_reference(store: Store) -> None:
     assert by_reference.custom_string == "ticket-42"
     assert by_id.reply_to_message_id == "MSG-B"
     assert (await store.message_by_client_ref("b" * 16)).message_id == "MSG-B"
+
+
+async def test_slack_posts_updated_since_lists_changed_posts(store) -> None:
+    from core.store import InboundRecord
+
+    [first, second] = await store.add_inbound(
+        [
+            InboundRecord(message_id="IN-0001", from_number="+61491570156", to_number="+61491570999", body="one",
+                          received_at=datetime(2026, 12, 4, 9, 0, tzinfo=UTC)),
+            InboundRecord(message_id="IN-0002", from_number="+61491570157", to_number="+61491570999", body="two",
+                          received_at=datetime(2026, 12, 4, 9, 1, tzinfo=UTC)),
+        ]
+    )
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    await store.save_slack_post(first.row_id, channel="C0FAKE001", ts="1700000000.000100")
+
+    updated = await store.slack_posts_updated_since(before)
+    later = await store.slack_posts_updated_since(datetime.now(UTC) + timedelta(seconds=1))
+
+    assert [row for row, _ in updated] == [first.row_id]
+    assert second.row_id not in [row for row, _ in updated]
+    assert later == []
