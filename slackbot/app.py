@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from core.events import DataVersionWatcher, EventBus, InboundReceived, StatusCha
 from core.numbers import mask_number, normalize_number
 from core.segments import count_segments
 from core.service import SendOutcome, SmsService, TemplateError, TemplateInfo
-from core.store import Store
+from core.store import Store, StoreClosedError
 from slackbot import blocks, messages
 from slackbot.access import AccessPolicy
 from slackbot.commands import (
@@ -183,7 +184,11 @@ class SlackBot:
     async def close(self) -> None:
         """Let background work finish (up to a grace period), then stop the relay."""
         if self._watcher is not None:
-            await self._watcher.stop()
+            try:
+                await self._watcher.stop()
+            except (StoreClosedError, sqlite3.Error, OSError) as error:
+                # The watcher's task ended earlier with this error (the cache closed or broke).
+                logger.warning("The cache change watcher had stopped: %s: %s", type(error).__name__, error)
             self._watcher = None
         if self._subscription is not None:
             self._subscription.close()

@@ -212,3 +212,15 @@ async def test_every_command_acks_before_slow_clicksend(start_bot):
     await wait_for(lambda: len(harness.slack.posts("C0FAKE001")) == 2, timeout=60)
     await harness.bot.idle()
     assert sorted(m.to for m in harness.sandbox.state.messages.values()) == ["+61491570156", "+61491570157"]
+
+
+async def test_listener_error_reported_plainly(start_bot, caplog):
+    harness = await start_bot(confirm_recipients_above=0)
+    await harness.store.close()  # the cache goes away under a running bot
+
+    reply = await harness.requester.click(action_id="sms_confirm_send", value="any-token")
+    await wait_for(lambda: harness.slack.responses)
+
+    assert reply.status == 500
+    assert "Whoever runs smsdesk can find the cause in its log" in harness.slack.responses[0]["text"]
+    assert "StoreClosedError" in caplog.text
