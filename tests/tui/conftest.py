@@ -23,7 +23,12 @@ SIZE = (120, 40)
 Predicate = Callable[[], Any]
 
 
-async def _wait_until(predicate: Predicate, *, timeout: float = 5.0, message: str | None = None) -> Any:
+# Seconds a wait_until polls by default. Generous, because the suite shares two cores with
+# other work; a condition that never comes true still fails with its message.
+WAIT_TIMEOUT = 10.0
+
+
+async def _wait_until(predicate: Predicate, *, timeout: float = WAIT_TIMEOUT, message: str | None = None) -> Any:
     """Poll `predicate` (plain or async) until it returns something truthy; fail after `timeout` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -43,7 +48,7 @@ async def _wait_until(predicate: Predicate, *, timeout: float = 5.0, message: st
 
 @pytest.fixture
 def wait_until() -> Callable[..., Awaitable[Any]]:
-    """`await wait_until(predicate, timeout=5, message=...)`: poll instead of sleeping a fixed time."""
+    """`await wait_until(predicate, timeout=..., message=...)`: poll instead of sleeping a fixed time."""
     return _wait_until
 
 

@@ -39,10 +39,12 @@ async def test_demo_mode_banner_and_data(tmp_path, wait_until) -> None:
 async def test_demo_walkthrough(tmp_path, wait_until) -> None:
     """The first-run tasks: reply, delivery, a reply back, schedule and cancel, template, search."""
     from core.config import load_settings
+    from core.service import render
     from tui.screens.confirm_screen import ConfirmScreen
     from tui.screens.help_screen import HelpScreen
     from tui.screens.history_screen import HistoryScreen
     from tui.screens.schedule_screen import ScheduleScreen
+    from tui.screens.template_values_screen import TemplateValuesScreen, placeholders
     from tui.screens.templates_screen import TemplatesScreen
     from tui.widgets.composer import Composer
     from tui.widgets.thread_view import ThreadView
@@ -101,8 +103,14 @@ async def test_demo_walkthrough(tmp_path, wait_until) -> None:
         templates = app.screen
         await wait_until(lambda: templates.templates, message="demo templates loaded")
         first = templates.current
+        names = placeholders(first.body)
         await pilot.press("enter")
-        await wait_until(lambda: screen.query_one(Composer).text == first.body, message="template inserted")
+        if names:
+            await wait_until(lambda: isinstance(app.screen, TemplateValuesScreen), message="values asked")
+            for name in names:
+                await pilot.press(*f"my {name}", "enter")
+        expected = render(first.body, {name: f"my {name}" for name in names})
+        await wait_until(lambda: screen.query_one(Composer).text == expected, message="template inserted")
 
         screen.query_one("#conversations").focus()
         await pilot.press("slash")

@@ -192,3 +192,47 @@ async def test_history_table_cells_one_line(settings, make_app, seed, wait_until
         await wait_until(lambda: table.has_focus, timeout=1, message="table focused with Tab")
         await pilot.press("down")
         await wait_until(lambda: table.cursor_row == 1, timeout=1, message="cursor moved in the table")
+
+
+async def test_template_placeholders_filled(settings, make_app, seed, wait_until) -> None:
+    from tui.screens.template_values_screen import TemplateValuesScreen
+
+    await seed(settings, [(ALICE, "Hi", BASE_TIME)])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await inbox(app, wait_until)
+        await wait_until(lambda: screen.conversation is not None, message="conversation open")
+        await app.backend.create_template(name="Visit", body="Hi {name}, see you at {time}. {{not a field}}")
+        await pilot.press("r", "ctrl+g")
+        await wait_until(lambda: isinstance(app.screen, TemplatesScreen), message="picker shown")
+        await wait_until(lambda: app.screen.templates, message="templates loaded")
+        await pilot.press("enter")
+        await wait_until(lambda: isinstance(app.screen, TemplateValuesScreen), message="values asked")
+        values = app.screen
+        assert values.names == ["name", "time"]
+        await pilot.press(*"Sam", "enter")
+        await pilot.press("enter")
+        assert isinstance(app.screen, TemplateValuesScreen)
+        assert "{time}" in str(values.query_one("#template-preview").render())
+        await pilot.press(*"9am", "enter")
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), message="values filled")
+        assert screen.query_one(Composer).text == "Hi Sam, see you at 9am. {not a field}"
+
+
+async def test_template_values_cancel(settings, make_app, seed, wait_until) -> None:
+    from tui.screens.template_values_screen import TemplateValuesScreen
+
+    await seed(settings, [(ALICE, "Hi", BASE_TIME)])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await inbox(app, wait_until)
+        await wait_until(lambda: screen.conversation is not None, message="conversation open")
+        await app.backend.create_template(name="Visit", body="Hi {name}")
+        await pilot.press("r", "ctrl+g")
+        await wait_until(lambda: isinstance(app.screen, TemplatesScreen), message="picker shown")
+        await wait_until(lambda: app.screen.templates, message="templates loaded")
+        await pilot.press("enter")
+        await wait_until(lambda: isinstance(app.screen, TemplateValuesScreen), message="values asked")
+        await pilot.press("escape")
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), message="cancelled")
+        assert screen.query_one(Composer).text == ""

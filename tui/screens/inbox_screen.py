@@ -507,10 +507,20 @@ class InboxScreen(LiveUpdates, Screen[None]):
         self.app.push_screen(TemplatesScreen(self.backend, picking=True), self._use_template)
 
     def _use_template(self, body: str | None) -> None:
+        from tui.screens.template_values_screen import TemplateValuesScreen, placeholders
+
         if body is None:
             return
+        if placeholders(body):
+            self.app.push_screen(TemplateValuesScreen(body), self._insert_text)
+            return
+        self._insert_text(body)
+
+    def _insert_text(self, text: str | None) -> None:
+        if text is None:
+            return
         composer = self.query_one(Composer)
-        composer.insert_at_cursor(body)
+        composer.insert_at_cursor(text)
         composer.focus()
 
     def action_scheduled(self) -> None:
