@@ -22,7 +22,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from slackbot.payloads import payload_problem
-from slackbot.signing import SignatureError, verify_request
+from slackbot.signing import ReplayGuard, SignatureError, verify_request
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ WATCHDOG_MAX_DOWN_SECONDS = 30.0
 
 def add_slack_routes(app: web.Application, *, bolt_app: Any, signing_secret: str) -> None:
     """Serve Slack's commands, interactions and events on `SLACK_PATH`, verifying each signature."""
+    replays = ReplayGuard()
 
     async def handle(request: web.Request) -> web.Response:
         try:
@@ -50,6 +51,10 @@ def add_slack_routes(app: web.Application, *, bolt_app: Any, signing_secret: str
             verify_request(secret=signing_secret, body=raw, headers=request.headers)
         except SignatureError as error:
             logger.warning("Rejected Slack request to %s from %s: %s", request.path, request.remote, error)
+            return web.json_response({"error": "invalid request"}, status=401)
+        if not replays.first_use(request.headers["X-Slack-Signature"]):
+            logger.warning("Rejected Slack request to %s from %s: replayed (this signature was already used)",
+                           request.path, request.remote)
             return web.json_response({"error": "invalid request"}, status=401)
 
         bolt_request, problem = _bolt_request(raw, request)

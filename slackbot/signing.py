@@ -61,3 +61,26 @@ def verify_request(
             "signature mismatch: the body was altered on the way (a proxy that re-encodes "
             "bodies) or the signing secret is wrong"
         )
+
+
+class ReplayGuard:
+    """Accept each signature once while its timestamp could still pass the age check.
+
+    Slack never sends the same signature twice: a retried event is signed again with a
+    new timestamp. A repeated signature is a captured request being replayed.
+    """
+
+    def __init__(self, *, now: Callable[[], float] = time.monotonic) -> None:
+        self._now = now
+        self._seen: dict[str, float] = {}  # signature -> time it may be forgotten
+
+    def first_use(self, signature: str) -> bool:
+        now = self._now()
+        for seen, forget_at in list(self._seen.items()):
+            if forget_at <= now:
+                del self._seen[seen]
+        if signature in self._seen:
+            return False
+        # A timestamp up to the maximum age in the future stays acceptable for twice that long.
+        self._seen[signature] = now + 2 * MAX_REQUEST_AGE_SECONDS
+        return True

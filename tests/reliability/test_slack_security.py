@@ -201,7 +201,6 @@ async def test_bad_signature_rejected(start_bot, http_session, kind: str, tamper
     assert cache_rows(harness.settings.cache_path) == rows_before
 
 
-@pytest.mark.xfail(strict=True, reason="the bot accepts the same signed request twice within the window (requested from slackbot)")
 async def test_replayed_command_sends_once(start_bot, http_session) -> None:
     """The same signed request sent twice inside the five-minute window is a replay."""
     harness = await start_bot()

@@ -424,8 +424,12 @@ class SlackRequester:
         event_id: str,
         retry_num: int | None = None,
         retry_reason: str = "http_timeout",
+        timestamp: int | None = None,
     ) -> BotReply:
-        """Send an Events API `event_callback`, as a retry when `retry_num` is given."""
+        """Send an Events API `event_callback`, as a retry when `retry_num` is given.
+
+        Slack signs each delivery afresh, so a retry carries a later timestamp.
+        """
         envelope = {
             "token": "legacy-verification-token",
             "team_id": TEAM_ID,
@@ -442,7 +446,9 @@ class SlackRequester:
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
         body = json.dumps(envelope).encode()
-        return await self.post(body, content_type="application/json", headers=headers)
+        if timestamp is None and retry_num is not None:
+            timestamp = int(time.time()) + retry_num
+        return await self.post(body, content_type="application/json", headers=headers, timestamp=timestamp)
 
     async def interaction(self, payload: dict[str, Any]) -> BotReply:
         """Send an interactivity payload (block action, view submission) as Slack does: form field `payload`."""

@@ -159,3 +159,16 @@ async def test_url_verification_challenge_answered(start_bot):
 
     assert reply.status == 200
     assert reply.json() == {"challenge": "challenge-123"}
+
+
+async def test_replayed_request_rejected(start_bot, caplog):
+    harness = await start_bot()
+    body = harness.requester.command_body("help")
+    stamp = int(time.time())
+
+    first = await harness.requester.post(body, content_type="application/x-www-form-urlencoded", timestamp=stamp)
+    replay = await harness.requester.post(body, content_type="application/x-www-form-urlencoded", timestamp=stamp)
+
+    assert first.status == 200
+    assert replay.status == 401
+    assert "replayed" in caplog.text

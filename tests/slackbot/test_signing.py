@@ -3,7 +3,7 @@
 import pytest
 from multidict import CIMultiDict
 
-from slackbot.signing import SignatureError, compute_signature, verify_request
+from slackbot.signing import ReplayGuard, SignatureError, compute_signature, verify_request
 from tests.slackbot.fake_slack import SIGNING_SECRET, sign
 
 NOW = 1_800_000_000
@@ -43,3 +43,14 @@ def test_verify_request_rejects(case, request_headers, body, reason):
 
     assert reason in str(info.value)
     assert SIGNING_SECRET not in str(info.value)
+
+
+def test_replay_guard_accepts_each_signature_once():
+    clock = [0.0]
+    guard = ReplayGuard(now=lambda: clock[0])
+
+    assert guard.first_use("v0=aa") is True
+    assert guard.first_use("v0=aa") is False
+    assert guard.first_use("v0=bb") is True
+    clock[0] += 10 * 60 + 1  # long after any timestamp could still pass the age check
+    assert guard.first_use("v0=aa") is True
