@@ -18,7 +18,7 @@ from textual.screen import Screen
 
 from core.config import Settings
 from tui.backend import Backend, open_backend
-from tui.keys import ALL_ACTIONS, APP_ACTIONS, InvalidKeymapError, bindings, build_keymap
+from tui.keys import ALL_ACTIONS, APP_ACTIONS, InvalidKeymapError, bindings, build_keymap, display_keys
 from tui.screens.help_screen import HelpScreen
 from tui.screens.inbox_screen import InboxScreen
 
@@ -104,7 +104,8 @@ class SmsDeskApp(App[int]):
         for action in ALL_ACTIONS:
             if action.id in {"help", "theme", "focus_list"}:
                 continue
-            yield SystemCommand(action.description, f"{action.description} ({action.id})", _bound(inbox, action.action))
+            keys = display_keys(self.keymap.get(action.id, action.keys))
+            yield SystemCommand(action.description, f"Key: {keys}", _bound(inbox, action.action))
         yield SystemCommand("Help", "Every key binding and the usual tasks", self.action_help)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from decimal import Decimal
 
@@ -88,3 +89,12 @@ def human_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.1f} KB"
     return f"{size / (1024 * 1024):.1f} MB"
+
+
+# `{name}` but not the escaped `{{name}}`, as core.service.render reads placeholders.
+_PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
+
+
+def placeholders(text: str) -> list[str]:
+    """Distinct template placeholder names in `text`, in order of appearance."""
+    return list(dict.fromkeys(_PLACEHOLDER.findall(text)))

@@ -44,7 +44,8 @@ async def test_demo_walkthrough(tmp_path, wait_until) -> None:
     from tui.screens.help_screen import HelpScreen
     from tui.screens.history_screen import HistoryScreen
     from tui.screens.schedule_screen import ScheduleScreen
-    from tui.screens.template_values_screen import TemplateValuesScreen, placeholders
+    from tui.formatting import placeholders
+    from tui.screens.template_values_screen import TemplateValuesScreen
     from tui.screens.templates_screen import TemplatesScreen
     from tui.widgets.composer import Composer
     from tui.widgets.thread_view import ThreadView

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tui.formatting import format_day, format_list_time, format_price, one_line, status_glyph
+from tui.formatting import format_day, format_list_time, format_price, one_line, placeholders, status_glyph
 
 ZONE = ZoneInfo("Australia/Melbourne")
 NOW = datetime(2026, 12, 4, 9, 30, tzinfo=timezone.utc)  # 20:30 in Melbourne
@@ -73,3 +73,8 @@ def test_status_glyphs_distinguish_outcomes() -> None:
     assert status_glyph("failed") == "✗"
     assert status_glyph("scheduled") == "◷"
     assert status_glyph(None) == ""
+
+
+def test_placeholders_skip_escaped_braces() -> None:
+    assert placeholders("Hi {name}, {{literal}} at {time}, bye {name}") == ["name", "time"]
+    assert placeholders("no fields {} here { spaced }") == []

@@ -120,3 +120,20 @@ async def test_sync_error_keeps_app_open(settings, sandbox, make_app, seed, wait
         await wait_until(lambda: status.sync_state.startswith("sync failed:"), message="failure shown")
         assert app.is_running
         assert isinstance(app.screen, InboxScreen)
+
+
+async def test_rejected_credentials_banner(tmp_path, sandbox, make_app, wait_until) -> None:
+    settings = make_settings(tmp_path, base_url=sandbox.base_url, clicksend_api_key="wrong-key")
+    app = make_app(settings)
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), message="inbox shown")
+        screen = app.screen
+        banner = screen.query_one("#offline-banner", Banner)
+        await wait_until(lambda: banner.has_class("-visible"), message="banner shown")
+        text = str(banner.render())
+        assert "rejected the credentials" in text
+        assert "unreachable" not in text
+        assert "wrong-key" not in text
+        status = screen.query_one(StatusBar)
+        assert status.credentials_rejected
+        assert "credentials rejected" in str(status.render())

@@ -12,6 +12,8 @@ from tui.widgets.thread_view import PAGE_SIZE as THREAD_PAGE, ThreadView
 from .conftest import BASE_TIME, SIZE
 
 CONVERSATIONS = 5000
+# Seconds for one page load; generous because CI machines are loaded, and a passing run is fast.
+PAGE_TIMEOUT = 30.0
 
 
 async def fill_cache(path, *, conversations: int, thread_length: int) -> None:
@@ -53,13 +55,17 @@ async def test_5000_conversations_open_and_scroll(settings, make_app, wait_until
         assert conversations.rows[0].their_number == "+61491570000"
 
         await pilot.press("end")
-        await wait_until(lambda: conversations.option_count == 2 * PAGE_SIZE, message="second page loaded on End")
+        await wait_until(
+            lambda: conversations.option_count == 2 * PAGE_SIZE, timeout=PAGE_TIMEOUT, message="second page on End"
+        )
         assert conversations.rows[PAGE_SIZE].their_number == f"+6149157{PAGE_SIZE:04d}"
 
         while conversations.option_count < CONVERSATIONS:
             loaded = conversations.option_count
             await pilot.press("end")
-            await wait_until(lambda: conversations.option_count > loaded, message=f"page after {loaded} rows")
+            await wait_until(
+                lambda: conversations.option_count > loaded, timeout=PAGE_TIMEOUT, message=f"page after {loaded} rows"
+            )
         assert len({row.id for row in conversations.rows}) == CONVERSATIONS
         await pilot.press("home")
         assert conversations.highlighted == 0
@@ -79,9 +85,9 @@ async def test_long_thread_pages_older_on_scroll(settings, make_app, wait_until)
         assert thread.entries[-1].body == "message from contact 0"
         thread.focus()
         await pilot.press("home")
-        await wait_until(lambda: len(thread.entries) == 2 * THREAD_PAGE, message="older page loaded")
+        await wait_until(lambda: len(thread.entries) == 2 * THREAD_PAGE, timeout=PAGE_TIMEOUT, message="older page loaded")
         await pilot.press("home")
-        await wait_until(lambda: len(thread.entries) == 251, message="oldest page loaded")
+        await wait_until(lambda: len(thread.entries) == 251, timeout=PAGE_TIMEOUT, message="oldest page loaded")
         assert thread.entries[0].body == "long thread message 249"
         assert thread.exhausted
 
@@ -108,5 +114,5 @@ async def test_thread_paging_with_equal_times(settings, make_app, wait_until) ->
         await wait_until(lambda: len(thread.entries) == THREAD_PAGE, message="newest page")
         thread.focus()
         await pilot.press("home")
-        await wait_until(lambda: len(thread.entries) == THREAD_PAGE + 50, message="older page")
+        await wait_until(lambda: len(thread.entries) == THREAD_PAGE + 50, timeout=PAGE_TIMEOUT, message="older page")
         assert sorted(e.body for e in thread.entries) == sorted(r.body for r in records)

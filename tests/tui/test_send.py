@@ -270,3 +270,18 @@ async def test_resend_failed(settings, sandbox, make_app, seed, wait_until) -> N
         await pilot.press("R")
         await wait_until(lambda: len(sent_to(sandbox, ALICE)) == 2, message="resent")
         assert [m.body for m in sent_to(sandbox, ALICE)] == ["will fail", "will fail"]
+
+
+async def test_confirm_unfilled_placeholders(settings, sandbox, make_app, seed, wait_until) -> None:
+    await seed(settings, [(ALICE, "Hi", BASE_TIME)])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await inbox_with_alice(app, pilot, wait_until)
+        screen.query_one(Composer).insert("Hi {name}, see you at {time}")
+        await pilot.press("ctrl+s")
+        await wait_until(lambda: isinstance(app.screen, ConfirmScreen), message="confirmation asked")
+        question = str(app.screen.query_one("#confirm-question").render())
+        assert "{name}, {time}" in question
+        await pilot.press("n")
+        await wait_until(lambda: not screen.sending, message="send abandoned")
+        assert sent_to(sandbox, ALICE) == []

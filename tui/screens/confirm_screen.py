@@ -37,17 +37,18 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("y", "answer(True)", "Yes"),
     ]
 
-    def __init__(self, question: str, *, confirm_label: str = "Send") -> None:
+    def __init__(self, question: str, *, confirm_label: str = "Send", keep_label: str = "Don't send") -> None:
         super().__init__()
         self.question = question
         self.confirm_label = confirm_label
+        self.keep_label = keep_label
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.question, id="confirm-question")
             with Horizontal():
                 yield Button(f"{self.confirm_label} (y)", variant="warning", id="confirm-yes")
-                yield Button("Cancel (n)", id="confirm-no")
+                yield Button(f"{self.keep_label} (n)", id="confirm-no")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm-yes")

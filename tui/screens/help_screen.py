@@ -83,6 +83,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
         table.add_column(style="dim")
+        table.add_row(Text("key", style="underline"), Text("action", style="underline"), Text("name in [tui.keys]", style="underline"))
         for row in self.rows:
             table.add_row(*row)
         return table

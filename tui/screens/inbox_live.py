@@ -80,7 +80,7 @@ class LiveUpdates:
         self.sync_state_changed("sync failed")
         if isinstance(error, AuthenticationError):
             logger.warning("sync rejected by ClickSend: %s", error)
-            self.connection_changed(False, "the username or API key was rejected; check the configuration")
+            self.connection_changed(False, str(error), rejected=True)
             return OFFLINE_RETRY * 4
         if isinstance(error, TransportError):
             logger.info("ClickSend unreachable during sync: %s", error)
@@ -115,20 +115,28 @@ class LiveUpdates:
             self.notify(one_line(body, 60), title=f"New message from {name}", timeout=6)
         self.after_change()
 
-    def connection_changed(self, online: bool, detail: str = "") -> None:
-        """Show or hide the offline banner."""
+    def connection_changed(self, online: bool, detail: str = "", *, rejected: bool = False) -> None:
+        """Show or hide the offline banner; `rejected` means ClickSend refused the credentials."""
         status = self.query_one(StatusBar)
         banner = self.query_one("#offline-banner", Banner)
         if online:
             if status.online is False:
                 self.log_activity("ClickSend reachable again")
             banner.hide()
+        elif rejected:
+            if status.online is not False:
+                self.log_activity(f"ClickSend rejected the credentials: {detail}")
+            banner.show_text(
+                "ClickSend rejected the credentials: check CLICKSEND_USERNAME and CLICKSEND_API_KEY "
+                "(or clicksend_username and clicksend_api_key in the configuration). Showing the cache."
+            )
         else:
             if status.online is not False:
                 self.log_activity(f"ClickSend unreachable: {detail}")
             banner.show_text(
                 f"ClickSend is unreachable ({detail}); showing the cache. Sending fails until it is back."
             )
+        status.credentials_rejected = rejected
         status.online = online
 
     def sync_state_changed(self, text: str) -> None:

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Static, TextArea
 from core.errors import ClickSendError, TransportError
 from core.numbers import format_number
 from tui.backend import Backend, SendRequest
-from tui.formatting import format_price, format_schedule, one_line
+from tui.formatting import format_price, format_schedule, one_line, placeholders
 from tui.keys import INBOX_ACTIONS, bindings
 from tui.rows import ConversationRow, ThreadEntry
 from tui.screens.confirm_screen import ConfirmScreen
@@ -256,6 +256,10 @@ class InboxScreen(LiveUpdates, Screen[None]):
 
     async def _confirmation_reasons(self, request: SendRequest) -> list[str]:
         reasons = []
+        left = placeholders(request.body)
+        if left:
+            fields = ", ".join("{" + name + "}" for name in left)
+            reasons.append(f"The message still contains template placeholders: {fields}.")
         if await self.backend.is_opted_out(request.to):
             reasons.append(f"{format_number(request.to, default_region=self.backend.region)} has opted out of messages.")
         limit = self.backend.confirm_above
@@ -430,7 +434,7 @@ class InboxScreen(LiveUpdates, Screen[None]):
             self.notify("ClickSend has not given this message an id yet; try again after the next sync.", severity="warning")
             return
         when = format_schedule(entry.schedule, tz=self.tz) if entry.schedule else "later"
-        if not await self.app.push_screen_wait(ConfirmScreen(f"Cancel the message scheduled for {when}?", confirm_label="Cancel message")):
+        if not await self.app.push_screen_wait(ConfirmScreen(f"Cancel the message scheduled for {when}?", confirm_label="Cancel message", keep_label="Keep it")):
             return
         try:
             await self.backend.cancel(entry.message_id)
@@ -507,7 +511,7 @@ class InboxScreen(LiveUpdates, Screen[None]):
         self.app.push_screen(TemplatesScreen(self.backend, picking=True), self._use_template)
 
     def _use_template(self, body: str | None) -> None:
-        from tui.screens.template_values_screen import TemplateValuesScreen, placeholders
+        from tui.screens.template_values_screen import TemplateValuesScreen
 
         if body is None:
             return

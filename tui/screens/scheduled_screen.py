@@ -99,7 +99,7 @@ class ScheduledScreen(ModalScreen[None]):
         if not row.entry.message_id:
             self.notify("ClickSend has not given this message an id yet; try again after the next sync.", severity="warning")
             return
-        if not await self.app.push_screen_wait(ConfirmScreen("Cancel this scheduled message?", confirm_label="Cancel message")):
+        if not await self.app.push_screen_wait(ConfirmScreen("Cancel this scheduled message?", confirm_label="Cancel message", keep_label="Keep it")):
             return
         try:
             await self.backend.cancel(row.entry.message_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,14 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from core.service import TemplateError, render
-
-# `{name}` but not the escaped `{{name}}`, as core.service.render reads placeholders.
-_PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
-
-
-def placeholders(body: str) -> list[str]:
-    """Distinct placeholder names of a template body, in order of appearance."""
-    return list(dict.fromkeys(_PLACEHOLDER.findall(body)))
+from tui.formatting import placeholders
 
 
 class TemplateValuesScreen(ModalScreen[str | None]):

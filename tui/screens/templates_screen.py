@@ -165,7 +165,7 @@ class TemplatesScreen(ModalScreen[str | None]):
 
     @work(group="templates-write")
     async def delete_template(self, template: TemplateRow) -> None:
-        if not await self.app.push_screen_wait(ConfirmScreen(f"Delete template {template.name!r}?", confirm_label="Delete")):
+        if not await self.app.push_screen_wait(ConfirmScreen(f"Delete template {template.name!r}?", confirm_label="Delete", keep_label="Keep it")):
             return
         try:
             await self.backend.delete_template(template.id)

@@ -28,6 +28,7 @@ class StatusBar(Static):
     currency: reactive[str | None] = reactive(None)
     sync_state: reactive[str] = reactive("not synced")
     online: reactive[bool | None] = reactive(None)
+    credentials_rejected: reactive[bool] = reactive(False)
     unread: reactive[int] = reactive(0)
 
     def render(self) -> Text:
@@ -43,6 +44,8 @@ class StatusBar(Static):
             line.append(" · connecting…", style="dim")
         elif self.online:
             line.append(" · online", style="green")
+        elif self.credentials_rejected:
+            line.append(" · credentials rejected", style="bold red")
         else:
             line.append(" · offline", style="bold red")
         line.append(f" · {self.unread} unread", style="bold" if self.unread else "dim")
