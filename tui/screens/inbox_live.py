@@ -45,7 +45,7 @@ class LiveUpdates:
         # The loop wakes from its sleep even while the app is closing.
         if self.closing:
             return None
-        # Only the first pass says so; later passes every few seconds would make the bar flicker.
+        # Only the first pass shows "syncing"; later passes every few seconds would make the bar flicker.
         if not self.synced_once:
             self.sync_state_changed("syncing…")
         try:
