@@ -174,6 +174,7 @@ class SlackBot:
         """Start relaying cache events (inbound SMS, status changes) to Slack."""
         if self.events is not None and self._event_task is None:
             self.relay.catch_up_since = datetime.now(timezone.utc) - CATCH_UP_WINDOW
+            self.relay.posts_since = datetime.now(timezone.utc)
             # Subscribe now, not inside the task, so no event published after start() is missed.
             self._subscription = self.events.subscribe()
             self._event_task = asyncio.create_task(self._consume_events(self._subscription), name="slack-relay-events")
@@ -236,9 +237,8 @@ class SlackBot:
                     await self.relay.on_status_changed(event.change.row_id)
                 elif isinstance(event, StoreChanged):
                     # Another process (smsdesk serve, the terminal inbox) wrote to the cache.
-                    # NOTE: receipts stored by another process do not edit Slack posts, because
-                    # StoreChanged does not say which messages changed.
                     await self.relay.catch_up()
+                    await self.relay.catch_up_receipts()
             except Exception:
                 logger.exception("Could not relay cache event %r to Slack", type(event).__name__)
 

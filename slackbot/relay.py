@@ -158,6 +158,8 @@ class Relay:
         self._warned_channels: set[str] = set()
         self._unmapped_numbers: set[str] = set()
         self.catch_up_since: datetime | None = None
+        self.posts_since: datetime | None = None
+        self._shown_status: dict[int, str] = {}  # message row -> status its post last showed
 
     def channel_for(self, our_number: str) -> str | None:
         return self.settings.slack.channel_map.get(our_number) or self.settings.slack.default_channel
@@ -194,6 +196,18 @@ class Relay:
             recent = message.relay_status is None and message.ts >= self.catch_up_since
             if recent or message.relay_status == "retry":
                 await self.relay_inbound(message.row_id)
+
+    async def catch_up_receipts(self) -> None:
+        """Edit the posts of messages whose status another process changed since `posts_since`."""
+        if self.posts_since is None:
+            return
+        while True:
+            changed = await self.store.slack_posts_updated_since(self.posts_since, limit=CATCH_UP_BATCH)
+            for message_row, updated_at in changed:
+                await self.on_status_changed(message_row)
+                self.posts_since = max(self.posts_since, updated_at)
+            if len(changed) < CATCH_UP_BATCH:
+                return
 
     async def _post_inbound(self, message: MessageRecord, channel: str) -> None:
         thread_ts = await self._current_thread(message, channel)
@@ -278,8 +292,10 @@ class Relay:
     async def _update_post(self, message_row: int, post: SlackPost) -> None:
         channel, ts = post.channel, post.ts
         message = await self.store.message(message_row)
-        if message is None:
+        if message is None or self._shown_status.get(message_row) == message.status:
+            # Reported twice (an event and a catch-up after another process wrote): nothing new to show.
             return
+        self._shown_status[message_row] = message.status
         if post.kind == "user":
             # A person's thread reply: the bot cannot edit it, so it reacts instead.
             await self._react_to_status(message, channel, ts)

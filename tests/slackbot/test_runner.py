@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.store import InboundRecord, Store
+from core.store import InboundRecord, ReceiptRecord, Store
 from slackbot.app import SlackConfigError
 from slackbot.runner import RunPlan, run
 from tests.slackbot.conftest import WEBHOOK_TOKEN, make_settings
@@ -113,3 +113,22 @@ async def test_run_rejects_wrong_tokens_at_start(fake_slack, sandbox, tmp_path, 
     assert message in str(info.value)
     assert "xoxb-revoked" not in str(info.value)
     assert "xapp-wrong" not in str(info.value)
+
+
+async def test_receipt_from_other_process_updates_post(start_bot):
+    harness = await start_bot()
+    await harness.requester.command("+61491570156 hi")
+    await wait_for(lambda: harness.slack.posts("C0FAKE001"))
+    await harness.bot.idle()
+    [post] = harness.slack.posts("C0FAKE001")
+    [message] = await harness.store.messages(direction="out")
+
+    async with Store.open(harness.settings.cache_path) as other_process:
+        await other_process.add_receipts([
+            ReceiptRecord(message_id=message.message_id, status_code="201", status="delivered", status_text="Delivered")
+        ])
+    await wait_for(lambda: harness.slack.messages[("C0FAKE001", post.ts)].updates == 1)
+    await harness.bot.idle()
+
+    assert "delivered" in str(harness.slack.messages[("C0FAKE001", post.ts)].blocks)
+    assert len(harness.slack.calls_to("chat.update")) == 1
