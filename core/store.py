@@ -1329,12 +1329,22 @@ class Store:
         )
         return [(_message_from_row(row), row["relay_error"]) for row in rows]
 
-    async def unrelayed_inbound(self, *, limit: int = 100) -> list[MessageRecord]:
-        """Return inbound messages never relayed, whose relay failed, or marked 'retry', oldest first."""
+    async def unrelayed_inbound(self, *, since: datetime | None = None, limit: int = 100) -> list[MessageRecord]:
+        """Return inbound messages never relayed, whose relay failed, or marked 'retry', oldest first.
+
+        With ``since``, only rows marked 'retry' and never-relayed rows received at or after
+        ``since``: old rows from a history sync are not meant for Slack and would otherwise
+        fill every page of a catch-up.
+        """
+        if since is None:
+            condition, parameters = "m.relay_status IS NULL OR m.relay_status IN ('failed', 'retry')", []
+        else:
+            condition = "m.relay_status = 'retry' OR (m.relay_status IS NULL AND m.ts >= ?)"
+            parameters = [to_db_time(since)]
         rows = await self._fetchall(
-            f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.direction = 'in'"
-            " AND (m.relay_status IS NULL OR m.relay_status IN ('failed', 'retry')) ORDER BY m.ts, m.id LIMIT ?",
-            (limit,),
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.direction = 'in' AND ({condition})"
+            " ORDER BY m.ts, m.id LIMIT ?",
+            [*parameters, limit],
         )
         return [_message_from_row(row) for row in rows]
 

@@ -707,3 +707,22 @@ async def test_slack_posts_updated_since_lists_changed_posts(store) -> None:
     assert [row for row, _ in updated] == [first.row_id]
     assert second.row_id not in [row for row, _ in updated]
     assert later == []
+
+
+async def test_unrelayed_inbound_since_skips_old_rows(store) -> None:
+    from core.store import InboundRecord
+
+    old, new = await store.add_inbound(
+        [
+            InboundRecord(message_id="IN-0001", from_number="+61491570156", to_number="+61491570999", body="old",
+                          received_at=datetime(2026, 11, 1, 9, 0, tzinfo=UTC)),
+            InboundRecord(message_id="IN-0002", from_number="+61491570157", to_number="+61491570999", body="new",
+                          received_at=datetime(2026, 12, 4, 9, 0, tzinfo=UTC)),
+        ]
+    )
+    since = datetime(2026, 12, 1, tzinfo=UTC)
+
+    assert [m.row_id for m in await store.unrelayed_inbound(since=since)] == [new.row_id]
+    await store.set_relay_status(old.row_id, "retry")
+    assert [m.row_id for m in await store.unrelayed_inbound(since=since)] == [old.row_id, new.row_id]
+    assert len(await store.unrelayed_inbound()) == 2
