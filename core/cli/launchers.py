@@ -45,12 +45,21 @@ def cmd_slack(args: argparse.Namespace) -> int:
     from slackbot.runner import RunPlan, SlackConfigError
 
     # Check the Slack settings here first, so that a missing token is reported
-    # like every other invalid setting.
+    # like every other invalid setting. The same errors raised once the bot
+    # runs (a rejected token, a port in use) are reported the same way.
     try:
-        RunPlan.from_settings(settings, args)
+        plan = RunPlan.from_settings(settings, args)
     except SlackConfigError as error:
         raise UsageError(str(error)) from None
-    return run_slack(settings, args)
+    try:
+        return run_slack(settings, args)
+    except SlackConfigError as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        if not is_listen_error(error):
+            raise
+        fail(listen_failure(plan.host, plan.port, error, setting="[slack] port"))
+        return EXIT_FAILURE
 
 
 async def cmd_sync(args: argparse.Namespace) -> int:
@@ -70,13 +79,24 @@ async def cmd_serve(args: argparse.Namespace) -> int:
     try:
         return await run_serve(settings, host=args.host, port=args.port)
     except OSError as error:
-        # asyncio names the bind in its message, which distinguishes it from a file error with the same errno.
-        if error.errno not in LISTEN_ERRORS or "bind" not in str(error):
+        if not is_listen_error(error):
             raise
         host = args.host or settings.webhook.host
         port = settings.webhook.port if args.port is None else args.port
-        fail(
-            f"could not listen on {host}:{port}: {os.strerror(error.errno).lower()}; stop the other process "
-            "or choose another --port (or [webhook] port)"
-        )
+        fail(listen_failure(host, port, error, setting="[webhook] port"))
         return EXIT_FAILURE
+
+
+def is_listen_error(error: OSError) -> bool:
+    """Return True when `error` is a failed bind of a listening socket, such as a port in use."""
+    # asyncio names the bind in its message, which distinguishes it from a file error with the same errno.
+    return error.errno in LISTEN_ERRORS and "bind" in str(error)
+
+
+def listen_failure(host: str, port: int, error: OSError, *, setting: str) -> str:
+    """Return the error line for a server that could not listen, with the next step."""
+    reason = os.strerror(error.errno).lower() if error.errno else str(error)
+    return (
+        f"could not listen on {host}:{port}: {reason}; stop the other process "
+        f"or choose another --port (or {setting})"
+    )
