@@ -188,14 +188,32 @@ class Relay:
         self.queues.put(channel, lambda: self._post_inbound(message, channel))
 
     async def catch_up(self) -> None:
-        """Relay inbound SMS that another process stored since `catch_up_since` and no relay has claimed."""
+        """Relay inbound SMS that no relay has claimed: recent ones, and any marked 'retry'.
+
+        This covers what another process stored and what this process's event queue dropped
+        in a burst. Recent messages are read newest first, page by page, down to
+        `catch_up_since`, because older never-relayed rows (a history sync) would fill
+        every page of an oldest-first scan.
+        """
         if self.catch_up_since is None:
             return
+        pending: dict[int, MessageRecord] = {}
+        offset = 0
+        while True:
+            page = await self.store.messages(direction="in", limit=CATCH_UP_BATCH, offset=offset)
+            for message in page:
+                if message.ts >= self.catch_up_since and message.relay_status in (None, "retry"):
+                    pending[message.row_id] = message
+            if len(page) < CATCH_UP_BATCH or page[-1].ts < self.catch_up_since:
+                break
+            offset += len(page)
+        # 'retry' is how the terminal inbox asks for a failed relay to be posted again, whatever its age.
         for message in await self.store.unrelayed_inbound(limit=CATCH_UP_BATCH):
-            # 'retry' is how the terminal inbox asks for a failed relay to be posted again.
-            recent = message.relay_status is None and message.ts >= self.catch_up_since
-            if recent or message.relay_status == "retry":
-                await self.relay_inbound(message.row_id)
+            if message.relay_status == "retry":
+                pending[message.row_id] = message
+
+        for message in sorted(pending.values(), key=lambda m: (m.ts, m.row_id)):
+            await self.relay_inbound(message.row_id)
 
     async def catch_up_receipts(self) -> None:
         """Edit the posts of messages whose status another process changed since `posts_since`."""
@@ -292,7 +310,9 @@ class Relay:
     async def _update_post(self, message_row: int, post: SlackPost) -> None:
         channel, ts = post.channel, post.ts
         message = await self.store.message(message_row)
-        if message is None or self._shown_status.get(message_row) == message.status:
+        if message is None or message.direction != "out":
+            return  # relayed inbound SMS have posts too, but no delivery status
+        if self._shown_status.get(message_row) == message.status:
             # Reported twice (an event and a catch-up after another process wrote): nothing new to show.
             return
         self._shown_status[message_row] = message.status

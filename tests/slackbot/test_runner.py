@@ -132,3 +132,21 @@ async def test_receipt_from_other_process_updates_post(start_bot):
 
     assert "delivered" in str(harness.slack.messages[("C0FAKE001", post.ts)].blocks)
     assert len(harness.slack.calls_to("chat.update")) == 1
+
+
+async def test_catch_up_pages_past_one_batch(start_bot, monkeypatch):
+    from slackbot import relay
+
+    monkeypatch.setattr(relay, "CATCH_UP_BATCH", 3)
+    harness = await start_bot()
+    now = datetime.now(timezone.utc)
+
+    async with Store.open(harness.settings.cache_path) as other_process:
+        await other_process.add_inbound([inbound(f"IN-OLD-{n}", "old", now - timedelta(days=7)) for n in range(4)])
+        await other_process.add_inbound(
+            [inbound(f"IN-{n}", f"new {n}", now - timedelta(seconds=10 - n)) for n in range(8)]
+        )
+    await wait_for(lambda: len(harness.slack.posts("C0FAKE001")) == 8)
+    await harness.bot.idle()
+
+    assert [post.text.split(": ", 1)[1] for post in harness.slack.posts("C0FAKE001")] == [f"new {n}" for n in range(8)]
