@@ -207,7 +207,7 @@ class Relay:
             if len(page) < CATCH_UP_BATCH or page[-1].ts < self.catch_up_since:
                 break
             offset += len(page)
-        # 'retry' is how the terminal inbox asks for a failed relay to be posted again, whatever its age.
+        # The terminal inbox sets 'retry' to request a new post of a failed relay, whatever its age.
         for message in await self.store.unrelayed_inbound(limit=CATCH_UP_BATCH):
             if message.relay_status == "retry":
                 pending[message.row_id] = message
