@@ -207,7 +207,7 @@ class Relay:
             if len(page) < CATCH_UP_BATCH or page[-1].ts < self.catch_up_since:
                 break
             offset += len(page)
-        # The terminal inbox sets 'retry' to request a new post of a failed relay, whatever its age.
+        # A relay status of 'retry' requests a new post of a failed relay, whatever its age.
         for message in await self.store.unrelayed_inbound(limit=CATCH_UP_BATCH):
             if message.relay_status == "retry":
                 pending[message.row_id] = message
