@@ -137,3 +137,24 @@ async def test_rejected_credentials_banner(tmp_path, sandbox, make_app, wait_unt
         status = screen.query_one(StatusBar)
         assert status.credentials_rejected
         assert "credentials rejected" in str(status.render())
+
+
+async def test_reply_appended_without_rebuilding_thread(settings, sandbox, make_app, seed, wait_until) -> None:
+    await seed(settings, [(ALICE, f"Message {n}", BASE_TIME.replace(minute=n)) for n in range(20)], read=True)
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: isinstance(app.screen, InboxScreen), message="inbox shown")
+        screen = app.screen
+        thread = screen.query_one(ThreadView)
+        await wait_until(lambda: len(thread.entries) == 20, message="thread loaded")
+        # A rebuild (set_options) would replace every Option object; appending keeps them.
+        first_option = thread.get_option_at_index(0)
+
+        sandbox.state.add_inbound("demo-user", from_=ALICE, body="Appended reply", to="+61411000000")
+        await wait_until(
+            lambda: thread.entries[-1].body == "Appended reply", timeout=10, message="reply shown"
+        )
+
+        assert thread.get_option_at_index(0) is first_option
+        assert thread.get_option_at_index(thread.option_count - 1).id == thread.entries[-1].key
+        assert thread.highlighted == thread.option_count - 1

@@ -95,7 +95,41 @@ class ThreadView(OptionList):
         else:
             entries = newest
             self.exhausted = len(newest) < PAGE_SIZE
+        if keep_older and self._extend(entries, follow=at_bottom):
+            return
         self._rebuild(entries, highlight_key=highlighted_key)
+
+    def _extend(self, entries: list[ThreadEntry], *, follow: bool) -> bool:
+        """Append messages newer than every shown one and redraw changed ones in place.
+
+        Returns False, so that the caller rebuilds, when ``entries`` is not the shown
+        list followed by newer messages. Appending keeps a new reply from rebuilding
+        every bubble of a long thread.
+        """
+        count = len(self.entries)
+        if not count or len(entries) < count:
+            return False
+        if [entry.key for entry in entries[:count]] != [entry.key for entry in self.entries]:
+            return False
+        for displayed, entry in zip(self.entries, entries):
+            if displayed != entry:
+                self.replace_option_prompt(entry.key, self._bubble(entry))
+
+        last_day = self.entries[-1].at.astimezone(self._tz).date()
+        options: list[Option] = []
+        for entry in entries[count:]:
+            day = entry.at.astimezone(self._tz).date()
+            if day != last_day:
+                options.append(self._day_separator(entry))
+                last_day = day
+            options.append(Option(self._bubble(entry), id=entry.key))
+        self.entries = list(entries)
+        if options:
+            self.add_options(options)
+            if follow:
+                self.highlighted = self.get_option_index(entries[-1].key)
+                self.scroll_to_highlight()
+        return True
 
     def _request_older(self) -> None:
         # Claimed before the worker starts, so the highlight and the scroll
@@ -157,8 +191,7 @@ class ThreadView(OptionList):
         for entry in entries:
             day = entry.at.astimezone(self._tz).date()
             if day != last_day:
-                label = Text(f"── {format_day(entry.at, now=self._clock(), tz=self._tz)} ──", style="dim", justify="center")
-                options.append(Option(label, id=f"day:{day.isoformat()}", disabled=True))
+                options.append(self._day_separator(entry))
                 last_day = day
             options.append(Option(self._bubble(entry), id=entry.key))
         self.set_options(options)
@@ -167,6 +200,11 @@ class ThreadView(OptionList):
         target = highlight_key if highlight_key and self._entry(highlight_key) else entries[-1].key
         self.highlighted = self.get_option_index(target)
         self.scroll_to_highlight()
+
+    def _day_separator(self, entry: ThreadEntry) -> Option:
+        day = entry.at.astimezone(self._tz).date()
+        label = Text(f"── {format_day(entry.at, now=self._clock(), tz=self._tz)} ──", style="dim", justify="center")
+        return Option(label, id=f"day:{day.isoformat()}", disabled=True)
 
     def _entry(self, key: str | None) -> ThreadEntry | None:
         return next((e for e in self.entries if e.key == key), None)
