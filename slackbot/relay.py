@@ -285,7 +285,7 @@ class Relay:
         self._warned_channels.add(channel)
         logger.warning(
             "Inbound SMS for channel %s stay in the cache with relay status 'failed' until the bot is invited "
-            "(/invite @smsdesk in that channel); re-relay them from the terminal inbox", channel,
+            "(/invite @smsdesk in that channel); set their relay status to 'retry' to post them then", channel,
         )
         admin_channel = self.settings.slack.default_channel
         if admin_channel and admin_channel != channel:
