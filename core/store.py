@@ -66,7 +66,7 @@ _MESSAGE_COLUMNS: Final = (
     "m.id, m.conversation_id, m.direction, m.message_id, m.client_ref, m.our_number,"
     " m.their_number, m.body, m.status, m.status_code, m.status_text, m.error_code,"
     " m.error_text, m.custom_string, m.ts, m.schedule_at, m.parts, m.price, m.country,"
-    " m.carrier, m.reply_to_message_id, m.is_read, m.opt_out, m.relay_status, m.origin"
+    " m.carrier, m.reply_to_message_id, m.is_read, m.opt_out, m.relay_status, m.origin, m.relay_error"
 )
 
 
@@ -161,6 +161,7 @@ class MessageRecord:
     opt_out: str | None  # inbound: 'opt_out', 'opt_in' or 'possible'
     relay_status: str | None  # inbound: Slack relay state, set by the Slack bot
     origin: dict[str, Any] | None  # who sent it: {"via": "cli"} or {"via": "slack", "user": ...}
+    relay_error: str | None = None  # inbound: why the Slack relay failed
 
 
 ThreadItem = MessageRecord
@@ -337,6 +338,7 @@ def _message_from_row(row: sqlite3.Row) -> MessageRecord:
         opt_out=row["opt_out"],
         relay_status=row["relay_status"],
         origin=None if row["origin"] is None else json.loads(row["origin"]),
+        relay_error=row["relay_error"],
     )
 
 

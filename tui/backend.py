@@ -231,6 +231,12 @@ class Backend:
         )
         return _report(outcome)
 
+    async def post_to_slack_again(self, entry: ThreadEntry) -> None:
+        """Mark an inbound message whose Slack relay failed; the running bot posts it again."""
+        if entry.row_id is None:
+            raise ValueError("this message has no cache row")
+        await self.store.set_relay_status(entry.row_id, "retry")
+
     async def resend(self, entry: ThreadEntry) -> SendReport:
         if entry.row_id is None:
             raise ValueError("this message has no cache row to resend; send it again from the composer")
@@ -382,6 +388,8 @@ def thread_entry(record: Any) -> ThreadEntry:
         price=record.price,
         message_id=record.message_id,
         row_id=record.row_id,
+        relay_status=record.relay_status,
+        relay_error=record.relay_error,
     )
 
 

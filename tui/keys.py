@@ -43,6 +43,7 @@ INBOX_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("cancel_scheduled", "x", "cancel_scheduled", "Cancel scheduled message", show=False),
     KeyAction("cancel_all", "X", "cancel_all", "Cancel all scheduled", show=False),
     KeyAction("resend", "R", "resend", "Resend failed message", show=False),
+    KeyAction("post_to_slack", "P", "post_to_slack", "Post a reply to Slack again", show=False),
     KeyAction("receipts", "i", "receipts", "Delivery receipts", show=False),
     KeyAction("templates", "t", "templates", "Templates", show=False),
     KeyAction("scheduled", "S", "scheduled", "Scheduled messages", show=False),

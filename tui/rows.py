@@ -45,7 +45,11 @@ class ThreadEntry:
     price: Decimal | None = None
     message_id: str | None = None
     row_id: int | None = None
-    """Cache row id of an outbound message, used to resend it."""
+    """Cache row id, used to resend a failed message or post an inbound one to Slack again."""
+    relay_status: str | None = None
+    """Inbound: the Slack bot's relay state ('relayed', 'failed', 'retry'), None when no bot ran."""
+    relay_error: str | None = None
+    """Inbound: why the Slack bot could not post it."""
 
 
 @dataclass(frozen=True)

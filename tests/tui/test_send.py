@@ -285,3 +285,27 @@ async def test_confirm_unfilled_placeholders(settings, sandbox, make_app, seed, 
         await pilot.press("n")
         await wait_until(lambda: not screen.sending, message="send abandoned")
         assert sent_to(sandbox, ALICE) == []
+
+
+async def test_post_failed_relay_to_slack_again(settings, make_app, seed, wait_until) -> None:
+    from core.store import Store
+
+    await seed(settings, [(ALICE, "Can you call me?", BASE_TIME)])
+    async with Store.open(settings.cache_path) as store:
+        [reply] = await store.messages(direction="in")
+        await store.set_relay_status(reply.row_id, "failed", reason="not_in_channel: the bot is not in G0PRIVATE")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await inbox_with_alice(app, pilot, wait_until)
+        thread = screen.query_one(ThreadView)
+        await wait_until(lambda: thread.entries and thread.entries[-1].relay_status == "failed", message="failure shown")
+        assert thread.entries[-1].relay_error == "not_in_channel: the bot is not in G0PRIVATE"
+        thread.focus()
+        thread.highlighted = thread.option_count - 1
+        await pilot.press("P")
+
+        async def marked_for_retry() -> bool:
+            record = await app.backend.store.message(reply.row_id)
+            return record is not None and record.relay_status == "retry"
+
+        await wait_until(marked_for_retry, message="marked for the bot to post again")

@@ -465,6 +465,19 @@ class InboxScreen(LiveUpdates, Screen[None]):
         self.notify(f"Cancelled {count} scheduled message{'s' if count != 1 else ''}.")
         self.after_change()
 
+    def action_post_to_slack(self) -> None:
+        entry = self.query_one(ThreadView).current
+        if entry is None or entry.direction != "in" or entry.relay_status != "failed":
+            self.notify("Highlight a reply that the Slack bot could not post to post it again.", severity="warning")
+            return
+        self.post_to_slack_again(entry)
+
+    @work(group="relay")
+    async def post_to_slack_again(self, entry: ThreadEntry) -> None:
+        await self.backend.post_to_slack_again(entry)
+        self.notify("The Slack bot will post this reply again.")
+        self.after_change()
+
     def action_resend(self) -> None:
         entry = self.query_one(ThreadView).current
         if entry is None or entry.direction != "out" or entry.status != "failed":

@@ -214,6 +214,11 @@ class ThreadView(OptionList):
         if entry.direction == "out":
             footer.append("  ")
             footer.append_text(self._status_text(entry))
+        elif entry.relay_status == "failed":
+            reason = f": {entry.relay_error}" if entry.relay_error else ""
+            footer.append(f"  not posted to Slack{reason} (P posts it again)", style="red")
+        elif entry.relay_status == "retry":
+            footer.append("  waiting for the Slack bot to post it", style="dim")
         panel = Panel(
             Text(entry.body),
             expand=False,
