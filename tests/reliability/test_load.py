@@ -223,7 +223,9 @@ async def run_load(count: int, *, layout: str, fake_slack, sandbox, tmp_path: Pa
 
 @pytest.mark.parametrize("layout", ["separate-receiver", "bot-receives"])
 async def test_inbound_load_stored_and_relayed_once(fake_slack, sandbox, tmp_path: Path, layout: str) -> None:
-    await run_load(500, layout=layout, fake_slack=fake_slack, sandbox=sandbox, tmp_path=tmp_path)
+    # With 2,000 pushes the bot's event queue (1,000 events) can overflow, and the
+    # catch-up then needs more than one batch (500 rows): relays were once lost there.
+    await run_load(2000, layout=layout, fake_slack=fake_slack, sandbox=sandbox, tmp_path=tmp_path)
 
 
 @pytest.mark.long
