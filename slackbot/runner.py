@@ -82,17 +82,17 @@ def run_main(settings: Settings, args: Any) -> int:
     try:
         plan = RunPlan.from_settings(settings, args)
     except SlackConfigError as error:
-        print(f"smsdesk slack: {error}", file=sys.stderr)
+        print(f"smsdesk: error: {error}", file=sys.stderr)
         return 2
     try:
         asyncio.run(_run_until_signal(settings, plan))
     except KeyboardInterrupt:
         pass
     except SlackConfigError as error:
-        print(f"smsdesk slack: {error}", file=sys.stderr)
+        print(f"smsdesk: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"smsdesk slack: could not listen on {plan.host}:{plan.port}: {error}", file=sys.stderr)
+        print(f"smsdesk: error: could not listen on {plan.host}:{plan.port}: {error}", file=sys.stderr)
         return 1
     return 0
 
