@@ -68,6 +68,7 @@ _MESSAGE_COLUMNS: Final = (
     " m.error_text, m.custom_string, m.ts, m.schedule_at, m.parts, m.price, m.country,"
     " m.carrier, m.reply_to_message_id, m.is_read, m.opt_out, m.relay_status, m.origin, m.relay_error"
 )
+_MESSAGE_COLUMN_COUNT: Final = _MESSAGE_COLUMNS.count(",") + 1
 
 
 class StoreClosedError(RuntimeError):
@@ -312,33 +313,42 @@ class _RowState:
 
 
 def _message_from_row(row: sqlite3.Row) -> MessageRecord:
+    # Unpacking by position is several times faster than 26 lookups by name, and a
+    # search or a thread page converts up to a few hundred rows per call. The order is
+    # that of _MESSAGE_COLUMNS.
+    (
+        row_id, conversation_id, direction, message_id, client_ref, our_number,
+        their_number, body, status, status_code, status_text, error_code,
+        error_text, custom_string, ts, schedule_at, parts, price, country,
+        carrier, reply_to_message_id, is_read, opt_out, relay_status, origin, relay_error,
+    ) = tuple(row)[:_MESSAGE_COLUMN_COUNT]
     return MessageRecord(
-        row_id=row["id"],
-        conversation_id=row["conversation_id"],
-        direction=row["direction"],
-        message_id=row["message_id"],
-        client_ref=row["client_ref"],
-        our_number=row["our_number"],
-        their_number=row["their_number"],
-        body=row["body"],
-        status=row["status"],
-        status_code=row["status_code"],
-        status_text=row["status_text"],
-        error_code=row["error_code"],
-        error_text=row["error_text"],
-        custom_string=row["custom_string"],
-        ts=from_db_time(row["ts"]),
-        schedule_at=from_db_time(row["schedule_at"]),
-        parts=row["parts"],
-        price=None if row["price"] is None else Decimal(row["price"]),
-        country=row["country"],
-        carrier=row["carrier"],
-        reply_to_message_id=row["reply_to_message_id"],
-        is_read=bool(row["is_read"]),
-        opt_out=row["opt_out"],
-        relay_status=row["relay_status"],
-        origin=None if row["origin"] is None else json.loads(row["origin"]),
-        relay_error=row["relay_error"],
+        row_id=row_id,
+        conversation_id=conversation_id,
+        direction=direction,
+        message_id=message_id,
+        client_ref=client_ref,
+        our_number=our_number,
+        their_number=their_number,
+        body=body,
+        status=status,
+        status_code=status_code,
+        status_text=status_text,
+        error_code=error_code,
+        error_text=error_text,
+        custom_string=custom_string,
+        ts=datetime.fromisoformat(ts),
+        schedule_at=None if schedule_at is None else datetime.fromisoformat(schedule_at),
+        parts=parts,
+        price=None if price is None else Decimal(price),
+        country=country,
+        carrier=carrier,
+        reply_to_message_id=reply_to_message_id,
+        is_read=bool(is_read),
+        opt_out=opt_out,
+        relay_status=relay_status,
+        origin=None if origin is None else json.loads(origin),
+        relay_error=relay_error,
     )
 
 
@@ -1325,11 +1335,12 @@ class Store:
     async def list_relay_failures(self, *, limit: int = 50) -> list[tuple[MessageRecord, str | None]]:
         """Return inbound messages whose Slack relay failed, oldest first, with the reason."""
         rows = await self._fetchall(
-            f"SELECT {_MESSAGE_COLUMNS}, m.relay_error FROM messages m WHERE m.direction = 'in'"
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.direction = 'in'"
             " AND m.relay_status = 'failed' ORDER BY m.ts, m.id LIMIT ?",
             (limit,),
         )
-        return [(_message_from_row(row), row["relay_error"]) for row in rows]
+        records = [_message_from_row(row) for row in rows]
+        return [(record, record.relay_error) for record in records]
 
     async def unrelayed_inbound(self, *, since: datetime | None = None, limit: int = 100) -> list[MessageRecord]:
         """Return inbound messages never relayed, whose relay failed, or marked 'retry', oldest first.
