@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import time
 import urllib.parse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -69,6 +71,19 @@ async def option_list_open(rows: int = 5000) -> float:
     return elapsed
 
 
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Serve `app` on 127.0.0.1 with a free port; yield its root URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
 async def aiohttp_ingest_rate(pushes: int, *, concurrency: int = 32) -> float:
     """Measure inbound pushes per second into an aiohttp handler that only returns 200."""
 
@@ -78,16 +93,8 @@ async def aiohttp_ingest_rate(pushes: int, *, concurrency: int = 32) -> float:
 
     app = web.Application()
     app.router.add_post("/clicksend/inbound/{token}", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        url = f"http://127.0.0.1:{port}/clicksend/inbound/token"
-        return await post_forms(url, data.inbound_forms(pushes), concurrency=concurrency)
-    finally:
-        await runner.cleanup()
+    async with serving(app) as root_url:
+        return await post_forms(f"{root_url}/clicksend/inbound/token", data.inbound_forms(pushes), concurrency=concurrency)
 
 
 async def post_forms(url: str, forms: list[dict[str, str]], *, concurrency: int) -> float:

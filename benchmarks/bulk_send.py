@@ -11,7 +11,7 @@ from pathlib import Path
 from benchmarks import data
 from benchmarks.remote_sandbox import RemoteSandbox
 from core.client import ClickSendClient
-from core.service import SmsService
+from core.service import SendOutcome, SmsService
 from core.store import Store
 
 USERNAME = "bench-user"
@@ -92,7 +92,7 @@ async def sdk_send(server: RemoteSandbox, recipients: list[str], *, latency: flo
     return elapsed
 
 
-def _check_all_accepted(outcome: object, expected: int) -> None:
+def _check_all_accepted(outcome: SendOutcome, expected: int) -> None:
     accepted = outcome.accepted_count
     if accepted != expected:
         raise RuntimeError(f"smsdesk queued {accepted} of {expected} messages")

@@ -23,16 +23,9 @@ async def smsdesk_ingest_rate(pushes: int = PUSHES) -> float:
         async with Store.open(Path(folder) / "cache.sqlite3") as store:
             app = web.Application()
             build_webhook_routes(app, store=store, token=TOKEN)
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]
-            try:
-                url = f"http://127.0.0.1:{port}/clicksend/inbound/{TOKEN}"
+            async with baselines.serving(app) as root_url:
+                url = f"{root_url}/clicksend/inbound/{TOKEN}"
                 rate = await baselines.post_forms(url, forms, concurrency=CONCURRENCY)
-            finally:
-                await runner.cleanup()
             stored = len(await store.search("", limit=pushes + 10))
     if stored != pushes:
         raise RuntimeError(f"the receiver stored {stored} of {pushes} pushes")

@@ -6,7 +6,6 @@ import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
 from benchmarks import baselines
@@ -16,7 +15,7 @@ from core.config import load_settings
 from core.events import EventBus
 from core.service import SmsService
 from core.store import Store
-from sandbox.server import SandboxServer
+from benchmarks.remote_sandbox import RemoteSandbox
 from tests.slackbot.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
 COMMANDS = 64
@@ -36,16 +35,12 @@ def _command(response_url: str, index: int) -> dict[str, str]:
     }
 
 
-async def smsdesk_ack_p99(server: SandboxServer, slack: FakeSlack) -> float:
+async def smsdesk_ack_p99(server: RemoteSandbox, slack: FakeSlack) -> float:
     """p99 seconds to the HTTP response of the smsdesk bot, 16 commands in flight."""
     from slackbot import server as slack_server
     from slackbot.app import SlackBot
 
-    async with aiohttp.ClientSession() as session:
-        async with session.put(
-            f"{server.root_url}/_sandbox/faults", json={"latency": {"/v3/sms/price": CLICKSEND_DELAY}}
-        ) as response:
-            response.raise_for_status()
+    await server.control("PUT", "faults", {"latency": {"/v3/sms/price": CLICKSEND_DELAY}})
 
     with tempfile.TemporaryDirectory() as folder:
         async with AsyncExitStack() as stack:
@@ -96,14 +91,8 @@ async def bare_ack_p99(slack: FakeSlack) -> float:
 
     app = web.Application()
     app.router.add_post("/slack/events", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        return await _p99(f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events", slack)
-    finally:
-        await runner.cleanup()
+    async with baselines.serving(app) as root_url:
+        return await _p99(f"{root_url}/slack/events", slack)
 
 
 async def _p99(url: str, slack: FakeSlack) -> float:

@@ -314,9 +314,9 @@ class SmsService:
         batch_id = uuid.uuid4().hex
         drafts = []
         messages = []
-        # Validate the fields every recipient shares once; each copy changes only the
-        # recipient and the reference, which are already checked, so copying skips
-        # validation and keeps a 10,000-recipient send from validating 10,000 times.
+        # The fields that every recipient shares are validated once. Each copy changes only
+        # the recipient and the reference, both already checked, so a 10,000-recipient send
+        # does not validate the same body 10,000 times.
         first_ref = reference.new_reference()
         shared = SmsMessage(
             to=numbers[0],

@@ -85,9 +85,9 @@ def from_receipt_code(status_code: str | int | None) -> str | None:
     return _RECEIPT_CODES.get(str(status_code).strip())
 
 
-# History words that say more than their status_code: ClickSend gives Queued, Scheduled and
-# WaitApproval the code 200, the same as a message sent to the network, and Cancelled the
-# code 301, the same as a failed delivery.
+# History words that are more precise than their status_code. ClickSend gives Queued,
+# Scheduled and WaitApproval the code 200, the same as a message sent to the network, and
+# Cancelled the code 301, the same as a failed delivery.
 _WORDS_OVER_CODES: Final = frozenset({"queued", "waitapproval", "scheduled", "cancelled", "cancelledafterreview"})
 
 
