@@ -16,6 +16,8 @@ from typing import Final
 
 _SEPARATOR: Final = "|"
 _PREFIX: Final = "sd-"
+_BARE_LENGTH: Final = len(_PREFIX) + 16
+_HEX_DIGITS: Final = frozenset("0123456789abcdef")
 _REFERENCE: Final = re.compile(r"(?:(?P<user>.*)\|)?sd-(?P<ref>[0-9a-f]{16})", re.DOTALL)
 
 
@@ -39,6 +41,11 @@ def split(custom_string: str | None) -> tuple[str | None, str | None]:
     """
     if not custom_string:
         return None, None
+    if len(custom_string) == _BARE_LENGTH and custom_string.startswith(_PREFIX):
+        # The usual case, a reference without user text, skips the regular expression.
+        ref = custom_string[len(_PREFIX):]
+        if _HEX_DIGITS.issuperset(ref):
+            return None, ref
     match = _REFERENCE.fullmatch(custom_string)
     if match is None:
         return custom_string, None

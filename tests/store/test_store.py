@@ -114,7 +114,9 @@ async def test_use_after_close_raises(cache_path: Path) -> None:
 
 
 async def test_outbox_rows_are_pending_and_committed(store: Store, cache_path: Path) -> None:
-    rows = await store.add_to_outbox([draft("a" * 16), draft("b" * 16, to=AU_2)])
+    row_ids = await store.add_to_outbox([draft("a" * 16), draft("b" * 16, to=AU_2)])
+    rows = await store.messages_by_client_refs(["a" * 16, "b" * 16])
+    assert [row.row_id for row in rows] == row_ids
     assert [row.status for row in rows] == [status.PENDING, status.PENDING]
     # Visible to another connection at once: committed before any HTTP request.
     assert raw_rows(cache_path, "SELECT client_ref, state, attempts FROM outbox ORDER BY client_ref") == [
@@ -527,10 +529,10 @@ async def test_templates_cursors_and_slack_maps(store: Store) -> None:
 
 
 async def test_slack_post_of_multi_recipient_send(store: Store) -> None:
-    rows = await store.add_to_outbox([draft("a" * 16), draft("b" * 16, to=AU_2)])
-    for row in rows:
-        await store.save_slack_post(row.row_id, channel="C0FAKE001", ts="1700000000.000200")
-    post = await store.slack_post(rows[0].row_id)
+    row_ids = await store.add_to_outbox([draft("a" * 16), draft("b" * 16, to=AU_2)])
+    for row_id in row_ids:
+        await store.save_slack_post(row_id, channel="C0FAKE001", ts="1700000000.000200")
+    post = await store.slack_post(row_ids[0])
     assert (post.channel, post.ts, post.kind) == ("C0FAKE001", "1700000000.000200", "bot")
     messages = await store.slack_post_messages("C0FAKE001", "1700000000.000200")
     assert [message.their_number for message in messages] == [AU_1, AU_2]
