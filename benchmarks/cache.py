@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import tempfile
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
+
 from benchmarks import baselines, data
 from benchmarks.bulk_send import API_KEY, USERNAME
-from core.client import ClickSendClient
+from benchmarks.remote_sandbox import RemoteSandbox
+from core.client import MAX_PAGE_SIZE, ClickSendClient
 from core.ingest import Ingestor
 from core.store import HistoryRecord, Store
-from core.sync import Syncer
-from benchmarks.remote_sandbox import RemoteSandbox
+from core.sync import HISTORY_FETCH_CONCURRENCY, Syncer
 
 MESSAGES = 100_000
 OUR_NUMBER = "+61491570999"
@@ -67,6 +71,31 @@ async def smsdesk_history_import(server: RemoteSandbox) -> float:
                 raise RuntimeError(f"history sync stored {new_rows} of {MESSAGES} rows")
             if not await store.search("appointment", limit=1):
                 raise RuntimeError("synced history is not searchable")
+    return elapsed
+
+
+async def bare_history_fetch(server: RemoteSandbox, *, concurrency: int = HISTORY_FETCH_CONCURRENCY) -> float:
+    """Seconds for aiohttp to fetch every history page and json-decode it, storing nothing.
+
+    ClickSend returns at most MAX_PAGE_SIZE rows per page, so 100,000 rows take 1,000
+    requests: a lower bound for any client that imports them.
+    """
+    pages = -(-MESSAGES // MAX_PAGE_SIZE)
+    headers = {"Authorization": aiohttp.encode_basic_auth(USERNAME, API_KEY)}
+    slots = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession(headers=headers) as session:
+
+        async def fetch(page: int) -> int:
+            async with slots, session.get(
+                f"{server.base_url}/sms/history", params={"page": page, "limit": MAX_PAGE_SIZE}
+            ) as response:
+                return len(json.loads(await response.read())["data"]["data"])
+
+        started = time.perf_counter()
+        fetched = sum(await asyncio.gather(*(fetch(page) for page in range(1, pages + 1))))
+        elapsed = time.perf_counter() - started
+    if fetched != MESSAGES:
+        raise RuntimeError(f"the bare fetch read {fetched} of {MESSAGES} history rows")
     return elapsed
 
 

@@ -21,6 +21,18 @@ Measure = Callable[[], Awaitable[float]]
 
 
 @dataclasses.dataclass(frozen=True)
+class Floor:
+    """Part of a case's work done with the least possible code, measured beside the case.
+
+    When a floor's ratio to the baseline is already past the target, no implementation
+    of the case can meet it, and the report shows that.
+    """
+
+    name: str
+    measure: Measure
+
+
+@dataclasses.dataclass(frozen=True)
 class Case:
     """One benchmark: smsdesk's path against a baseline, judged by a ratio."""
 
@@ -35,6 +47,8 @@ class Case:
     direction: Literal["at_most", "at_least"]
     """Required relation of `subject / reference` to `target`."""
     rounds: int = 5
+    floors: tuple[Floor, ...] = ()
+    """Lower bounds: the least work that any client must do for this case."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +56,7 @@ class Result:
     case: Case
     subject_median: float
     reference_median: float
+    floor_medians: tuple[float, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -63,13 +78,17 @@ async def run_case(case: Case, *, rounds: int | None = None) -> Result:
     """Measure subject and reference alternately, so drift hits both alike."""
     subject_values: list[float] = []
     reference_values: list[float] = []
+    floor_values: list[list[float]] = [[] for _ in case.floors]
     for _ in range(rounds or case.rounds):
         reference_values.append(await case.reference())
         subject_values.append(await case.subject())
+        for floor, values in zip(case.floors, floor_values):
+            values.append(await floor.measure())
     return Result(
         case=case,
         subject_median=statistics.median(subject_values),
         reference_median=statistics.median(reference_values),
+        floor_medians=tuple(statistics.median(values) for values in floor_values),
     )
 
 
@@ -102,6 +121,27 @@ def render_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def render_floors(results: list[Result]) -> str:
+    """Return a table of each case's lower bounds as ratios of its baseline, or '' when none."""
+    lines = []
+    for result in results:
+        case = result.case
+        for floor, median in zip(case.floors, result.floor_medians):
+            ratio = median / result.reference_median
+            reachable = Result(case=case, subject_median=median, reference_median=result.reference_median).met
+            lines.append(
+                f"| {case.name} | {floor.name} | {_format(median, case.unit)} | {ratio:.2f} "
+                f"| {result.target_text} | {'yes' if reachable else 'no'} |"
+            )
+    if not lines:
+        return ""
+    header = [
+        "| case | lower bound | median | ratio to baseline | target | target reachable |",
+        "|---|---|---|---|---|---|",
+    ]
+    return "\n".join(header + lines)
+
+
 def render_report(results: list[Result], *, rounds_note: str) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
@@ -113,6 +153,20 @@ def render_report(results: list[Result], *, rounds_note: str) -> str:
         f"Measured {now} on: {machine_description()}.\n\n"
         f"{rounds_note}\n\n"
         f"{render_table(results)}\n"
+        f"{_floors_section(results)}"
+    )
+
+
+def _floors_section(results: list[Result]) -> str:
+    table = render_floors(results)
+    if not table:
+        return ""
+    return (
+        "\n## Lower bounds\n\n"
+        "Some cases also time a part of their work done by the least possible code, in the "
+        "same rounds. A lower bound whose ratio is already past the target shows that no "
+        "client doing that work can meet the target on this machine.\n\n"
+        f"{table}\n"
     )
 
 
