@@ -40,6 +40,10 @@ async def bulk_send_cases(rounds: int) -> list[Result]:
                     "phonenumbers validating the 10,000 numbers, then that bare send",
                     lambda: bulk_send.validate_then_bare_send(server),
                 ),
+                Floor(
+                    "the same with a bare outbox: one executemany before the send and one after",
+                    lambda: bulk_send.validate_store_then_bare_send(server),
+                ),
             ),
         )
         results.append(await run_case(loopback, rounds=rounds))

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import aiosqlite
 import phonenumbers
 
 from benchmarks import data
@@ -171,3 +172,28 @@ async def validate_then_bare_send(server: RemoteSandbox, *, latency: float = 0.0
     """Validation of new numbers followed by the bare send: validation must end before anything is sent."""
     recipients = fresh_recipients()
     return validate_numbers(recipients) + await bare_send(server, recipients, latency=latency)
+
+
+async def validate_store_then_bare_send(server: RemoteSandbox, *, latency: float = 0.0) -> float:
+    """The least code for the whole case: validate, commit an outbox, send bare, store the results.
+
+    The outbox is one table without an index, written with one executemany and marked
+    sent with another, both through aiosqlite.
+    """
+    recipients = fresh_recipients()
+    elapsed = validate_numbers(recipients)
+    with tempfile.TemporaryDirectory() as folder:
+        async with aiosqlite.connect(Path(folder) / "outbox.sqlite3") as db:
+            started = time.perf_counter()
+            await db.execute("CREATE TABLE outbox (ref INTEGER PRIMARY KEY, recipient TEXT, state TEXT)")
+            await db.executemany(
+                "INSERT INTO outbox VALUES (?, ?, 'pending')", list(enumerate(recipients))
+            )
+            await db.commit()
+            elapsed += time.perf_counter() - started
+            elapsed += await bare_send(server, recipients, latency=latency)
+            started = time.perf_counter()
+            await db.executemany("UPDATE outbox SET state = 'sent' WHERE ref = ?", [(ref,) for ref in range(len(recipients))])
+            await db.commit()
+            elapsed += time.perf_counter() - started
+    return elapsed
