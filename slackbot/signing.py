@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 
 # Slack's documented replay window for request timestamps.
@@ -72,15 +73,21 @@ class ReplayGuard:
 
     def __init__(self, *, now: Callable[[], float] = time.monotonic) -> None:
         self._now = now
-        self._seen: dict[str, float] = {}  # signature -> time it may be forgotten
+        self._seen: set[str] = set()
+        # (time it may be forgotten, signature), oldest first: every signature is kept
+        # equally long, so the expired ones are always at the front.
+        self._expiry: deque[tuple[float, str]] = deque()
 
     def first_use(self, signature: str) -> bool:
         now = self._now()
-        for seen, forget_at in list(self._seen.items()):
-            if forget_at <= now:
-                del self._seen[seen]
+        while self._expiry and self._expiry[0][0] <= now:
+            self._seen.discard(self._expiry.popleft()[1])
         if signature in self._seen:
             return False
         # A timestamp up to the maximum age in the future stays acceptable for twice that long.
-        self._seen[signature] = now + 2 * MAX_REQUEST_AGE_SECONDS
+        self._seen.add(signature)
+        self._expiry.append((now + 2 * MAX_REQUEST_AGE_SECONDS, signature))
         return True
+
+    def __len__(self) -> int:
+        return len(self._seen)

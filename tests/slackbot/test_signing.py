@@ -54,3 +54,19 @@ def test_replay_guard_accepts_each_signature_once():
     assert guard.first_use("v0=bb") is True
     clock[0] += 10 * 60 + 1  # long after any timestamp could still pass the age check
     assert guard.first_use("v0=aa") is True
+
+
+def test_replay_guard_forgets_expired_signatures():
+    clock = [0.0]
+    guard = ReplayGuard(now=lambda: clock[0])
+    for index in range(1000):
+        guard.first_use(f"v0={index:04x}")
+        clock[0] += 1.0
+
+    # Each signature is kept for 10 minutes after its first use, so the first 600 expire.
+    clock[0] = 600 + 599.5
+    guard.first_use("v0=new")
+
+    assert len(guard) == 401
+    assert guard.first_use("v0=03e7") is False  # the last of the 1,000 is still remembered
+    assert guard.first_use("v0=0000") is True
