@@ -25,7 +25,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -138,8 +140,21 @@ class SlackBot:
         self.store = store
         self.events = events
         self.client = client or build_web_client(settings)
+        self._identity: AuthorizeResult | None = None
+
+        async def authorize(**_: Any) -> AuthorizeResult:
+            # The bot serves the one workspace its token belongs to. Bolt's default would
+            # call auth.test during the first request, whose acknowledgement would then
+            # wait for a round trip to Slack.
+            return await self.verify_identity()
+
         self.app = AsyncApp(
-            client=self.client,
+            # Bolt's own client has no token, because each request gets the token from
+            # authorize. Given a token as well, Bolt would warn that it ignores it.
+            client=AsyncWebClient(
+                base_url=self.client.base_url, timeout=self.client.timeout, retry_handlers=self.client.retry_handlers
+            ),
+            authorize=authorize,
             name="smsdesk",
             logger=logging.getLogger("slackbot.bolt"),
             # Signatures are checked by slackbot.server on the raw body bytes, with a logged
@@ -170,8 +185,26 @@ class SlackBot:
 
     # -- lifecycle ---------------------------------------------------------------
 
+    async def verify_identity(self) -> AuthorizeResult:
+        """Return the bot's identity from Slack's auth.test, asking Slack only the first time.
+
+        Raises SlackApiError when Slack rejects the bot token.
+        """
+        if self._identity is None:
+            response = await self.client.auth_test()
+            self._identity = AuthorizeResult.from_auth_test_response(
+                auth_test_response=response, bot_token=self.client.token
+            )
+        return self._identity
+
     async def start(self) -> None:
-        """Start relaying cache events (inbound SMS, status changes) to Slack."""
+        """Learn the bot's identity and start relaying cache events (inbound SMS, status changes) to Slack."""
+        try:
+            await self.verify_identity()
+        except (SlackApiError, aiohttp.ClientError) as error:
+            # The runner rejects a wrong token before start(), so this is most likely the
+            # network. Bolt's authorize step calls auth.test again on the first request.
+            logger.warning("Slack auth.test failed at start-up (%s); the first request will try again", error)
         if self.events is not None and self._event_task is None:
             self.relay.catch_up_since = datetime.now(timezone.utc) - CATCH_UP_WINDOW
             self.relay.posts_since = datetime.now(timezone.utc)

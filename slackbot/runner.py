@@ -20,7 +20,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from core.client import ClickSendClient
 from core.config import Settings
@@ -128,7 +127,7 @@ async def run(
         ingestor = Ingestor.from_settings(settings, store=store, events=events)
         syncer = Syncer(client=clicksend, store=store, ingestor=ingestor, events=events)
         bot = SlackBot(settings=settings, service=service, store=store, events=events)
-        await check_slack_tokens(settings, plan, bot.client)
+        await check_slack_tokens(settings, plan, bot)
         await bot.start()
         poller = asyncio.create_task(_poll_forever(settings, syncer, service), name="slack-clicksend-poller")
         try:
@@ -143,14 +142,14 @@ async def run(
             events.close()
 
 
-async def check_slack_tokens(settings: Settings, plan: RunPlan, client: AsyncWebClient) -> None:
+async def check_slack_tokens(settings: Settings, plan: RunPlan, bot: SlackBot) -> None:
     """Raise SlackConfigError unless Slack accepts the bot token (and the app token in Socket Mode).
 
     Without this check a wrong token leaves the bot running but deaf: the Socket Mode
     client retries forever, and every command fails in Slack with `dispatch_failed`.
     """
     try:
-        await client.auth_test()
+        await bot.verify_identity()
     except SlackApiError as error:
         raise SlackConfigError(
             f"Slack rejected SLACK_BOT_TOKEN ({slack_error_code(error)}). Copy the Bot User OAuth Token "
@@ -166,7 +165,7 @@ async def check_slack_tokens(settings: Settings, plan: RunPlan, client: AsyncWeb
     assert settings.slack.app_token is not None
     try:
         # Issues a WebSocket URL that is never used; unused URLs expire on Slack's side.
-        await client.apps_connections_open(app_token=settings.slack.app_token.get_secret_value())
+        await bot.client.apps_connections_open(app_token=settings.slack.app_token.get_secret_value())
     except SlackApiError as error:
         raise SlackConfigError(
             f"Slack rejected SLACK_APP_TOKEN ({slack_error_code(error)}). Create an app-level token with the "
