@@ -18,7 +18,7 @@ from core.store import Store
 from benchmarks.remote_sandbox import RemoteSandbox
 from tests.slackbot.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
-COMMANDS = 64
+COMMANDS = 512
 CONCURRENCY = 16
 CLICKSEND_DELAY = 10.0
 
