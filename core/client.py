@@ -355,6 +355,26 @@ class ClickSendClient:
         envelope = await self._request("GET", "/sms/history", params=query.to_params())
         return _parse(Page[HistoryMessage], envelope)
 
+    async def history_rows(
+        self,
+        *,
+        q: str | None = None,
+        order_by: str | None = None,
+        date_from: datetime | None = None,
+        date_to: datetime | None = None,
+        page: int = 1,
+        limit: int = MAX_PAGE_SIZE,
+    ) -> Page[Any]:
+        """Return one page of the message history like `history`, with each row left as decoded JSON.
+
+        For callers that read many rows with `core.models.read_history_row`, which is
+        faster than validating every row as a HistoryMessage.
+        """
+        _check_page(page, limit)
+        query = HistoryQuery(q=q, order_by=order_by, date_from=date_from, date_to=date_to, page=page, limit=limit)
+        envelope = await self._request("GET", "/sms/history", params=query.to_params())
+        return _parse(Page[Any], envelope)
+
     def iter_history(
         self,
         *,

@@ -1063,23 +1063,24 @@ class Store:
             unique.setdefault((record.direction, record.message_id), record)
         if not unique:
             return 0, []
+        # (record, the user's part of custom_string, our outbox reference), split once.
+        entries = [(record, *reference.split(record.custom_string)) for record in unique.values()]
         now = _now()
         async with self._transaction() as db:
-            outbound = [record for record in unique.values() if record.direction == "out"]
-            states = await _load_states(db, message_ids=[record.message_id for record in outbound])
-            refs = {reference.split(record.custom_string)[1]: record for record in outbound}
-            refs.pop(None, None)
+            outbound = [(record, ref) for record, _, ref in entries if record.direction == "out"]
+            states = await _load_states(db, message_ids=[record.message_id for record, _ in outbound])
+            refs = list(dict.fromkeys(ref for _, ref in outbound if ref is not None))
             known_ids = {state.message_id for state in states}
             states += [
                 state
-                for state in await _load_states(db, client_refs=list(refs))
+                for state in await _load_states(db, client_refs=refs)
                 if state.message_id not in known_ids
             ]
             by_id = {state.message_id: state for state in states if state.message_id}
             by_ref = {state.client_ref: state for state in states if state.client_ref}
             matched: set[str] = set()
-            for record in outbound:
-                state = by_id.get(record.message_id) or by_ref.get(reference.split(record.custom_string)[1] or "")
+            for record, ref in outbound:
+                state = by_id.get(record.message_id) or by_ref.get(ref or "")
                 if state is None:
                     continue
                 matched.add(record.message_id)
@@ -1100,23 +1101,30 @@ class Store:
                 (_json_list(record.message_id for record in unique.values() if record.direction == "in"),),
             ) as cursor:
                 matched |= {row[0] for row in await cursor.fetchall()}
-            new = [record for record in unique.values() if record.message_id not in matched]
+            new = [(record, user_text) for record, user_text, _ in entries if record.message_id not in matched]
             inserted = 0
             if new:
                 conversation_ids = await _resolve_conversations(
-                    db, [(record.our_number, record.their_number) for record in new]
+                    db, [(record.our_number, record.their_number) for record, _ in new]
                 )
                 last_row = await _last_message_row(db)
+                # The rows get explicit ids above last_row, so each row's sort_key
+                # (SORT_KEY_EXPRESSION of its ts and id) is set in its INSERT instead of by a
+                # second pass over the batch. The transaction holds the write lock, so no
+                # other writer can take those ids.
                 await db.executemany(
                     """
-                    INSERT INTO messages (direction, conversation_id, message_id, our_number, their_number, body,
+                    INSERT INTO messages (id, direction, conversation_id, message_id, our_number, their_number, body,
                                           status, status_code, status_text, error_code, error_text, custom_string,
-                                          ts, parts, price, country, carrier, is_read, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                                          ts, parts, price, country, carrier, is_read, created_at, updated_at,
+                                          sort_key)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 1, ?19, ?19,
+                            ((unixepoch(?14) << 31) | ?1))
                     ON CONFLICT (direction, message_id) DO NOTHING
                     """,
                     [
                         (
+                            row_id,
                             record.direction,
                             conversation_ids[(record.our_number, record.their_number)],
                             record.message_id,
@@ -1128,25 +1136,24 @@ class Store:
                             record.status_text,
                             record.error_code,
                             record.error_text,
-                            reference.split(record.custom_string)[0],
+                            user_text,
                             to_db_time(record.ts),
                             record.parts,
                             _money(record.price),
                             record.country,
                             record.carrier,
                             now,
-                            now,
                         )
-                        for record in new
+                        for row_id, (record, user_text) in enumerate(new, start=last_row + 1)
                     ],
                 )
-                await _index_new_messages(db, last_row)
+                await _index_new_messages(db, last_row, sort_keys_set=True)
                 async with db.execute("SELECT COUNT(*) FROM messages WHERE id > ?", (last_row,)) as cursor:
                     inserted = (await cursor.fetchone())[0]
             changes = [_change_of(state) for state in states if state.status != state.original_status]
             changes += await _apply_waiting_receipts(
                 db, [state.message_id for state in states if state.message_id]
-                + [record.message_id for record in new if record.direction == "out"]
+                + [record.message_id for record, _ in new if record.direction == "out"]
             )
         return inserted, changes
 
@@ -1461,14 +1468,16 @@ async def _last_message_row(db: aiosqlite.Connection) -> int:
         return int((await cursor.fetchone())[0])
 
 
-async def _index_new_messages(db: aiosqlite.Connection, after_row: int) -> None:
+async def _index_new_messages(db: aiosqlite.Connection, after_row: int, *, sort_keys_set: bool = False) -> None:
     """Add the messages inserted after row ``after_row`` to the full-text index and the conversation summaries.
 
     It runs once per batch, inside the write transaction that inserted the rows, so row
     ids above ``after_row`` are exactly that batch. Among messages with the same time,
-    any one of them may become the conversation's last message.
+    any one of them may become the conversation's last message. Pass ``sort_keys_set``
+    when the INSERT already set each row's sort_key.
     """
-    await db.execute(f"UPDATE messages SET sort_key = {SORT_KEY_EXPRESSION} WHERE id > ?", (after_row,))
+    if not sort_keys_set:
+        await db.execute(f"UPDATE messages SET sort_key = {SORT_KEY_EXPRESSION} WHERE id > ?", (after_row,))
     await db.execute(
         "INSERT INTO messages_fts (rowid, body) SELECT sort_key, body FROM messages WHERE id > ?", (after_row,)
     )

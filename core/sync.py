@@ -24,10 +24,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TextIO
 
+from pydantic import ValidationError
+
 from core import status
-from core.errors import ClickSendError
+from core.errors import ClickSendError, ResponseValidationError
 from core.events import EventBus, StatusChanged, StoreChanged, TemplatesChanged
 from core.ingest import Ingestor, parse_timestamp
+from core.models import HistoryFields, read_history_row
 from core.numbers import InvalidNumberError, normalize_number
 from core.store import HistoryRecord, Store
 
@@ -152,12 +155,11 @@ class Syncer:
             window_start = window_end
 
         new_rows = 0
-        region = self.ingestor.default_region
+        mapper = _HistoryMapper(self.ingestor.default_region)
         for index, (date_from, date_to) in enumerate(windows):
             progress("history", index, len(windows))
             async for rows in self._window_pages(date_from, date_to):
-                records = [record for record in (_history_record(row, region) for row in rows) if record]
-                inserted, changes = await self.store.merge_history(records)
+                inserted, changes = await self.store.merge_history(mapper.records(rows))
                 new_rows += inserted
                 _publish_history(self.events, inserted, changes)
             # The cursor moves only after the whole window is stored.
@@ -175,7 +177,7 @@ class Syncer:
 
         async def fetch(page_number: int) -> Any:
             async with limit:
-                return await self.client.history(
+                return await self.client.history_rows(
                     date_from=date_from, date_to=date_to, order_by="date:asc", page=page_number
                 )
 
@@ -225,34 +227,80 @@ class Syncer:
         return report
 
 
-def _history_record(row: Any, region: str) -> HistoryRecord | None:
-    """Map one history row to cache terms; rows without an id or a time are skipped."""
-    if not row.message_id or row.date is None:
-        return None
-    direction = "in" if (row.direction or "").lower().startswith("in") else "out"
-    sender = _number_or_text(row.from_, region)
-    recipient = _number_or_text(row.to, region)
-    our_number, their_number = (recipient, sender) if direction == "in" else (sender, recipient)
-    if not their_number:
-        return None
-    return HistoryRecord(
-        message_id=row.message_id,
-        direction=direction,
-        our_number=our_number,
-        their_number=their_number,
-        body=row.body or "",
-        status=status.from_history(row.status, row.status_code),
-        ts=parse_timestamp(row.date),
-        status_code=row.status_code,
-        status_text=row.status_text or row.status,
-        error_code=row.error_code,
-        error_text=row.error_text,
-        custom_string=row.custom_string,
-        parts=row.message_parts or None,
-        price=row.message_price,
-        country=row.country,
-        carrier=row.carrier or None,
-    )
+class _HistoryMapper:
+    """Maps decoded history rows to cache records for one sync.
+
+    It remembers each number and status it has mapped, because a history repeats a few
+    thousand numbers and a handful of statuses across its rows.
+    """
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._numbers: dict[str, str] = {}
+        self._statuses: dict[tuple[str | None, str | None], str] = {}
+
+    def records(self, rows: list[Any]) -> list[HistoryRecord]:
+        """Map rows, leaving out those without an id, a time or the other party's number.
+
+        Raises ResponseValidationError for a row that HistoryMessage rejects.
+        """
+        records = []
+        for row in rows:
+            try:
+                fields = read_history_row(row)
+            except ValidationError as error:
+                raise ResponseValidationError(
+                    f"ClickSend returned a history row that does not fit HistoryMessage: {error}", http_code=200
+                ) from error
+            record = self.record(fields)
+            if record is not None:
+                records.append(record)
+        return records
+
+    def record(self, fields: HistoryFields) -> HistoryRecord | None:
+        """Map one row to cache terms; rows without an id or a time are skipped."""
+        if not fields.message_id or fields.date is None:
+            return None
+        direction = "in" if (fields.direction or "").lower().startswith("in") else "out"
+        sender = self._number(fields.from_)
+        recipient = self._number(fields.to)
+        our_number, their_number = (recipient, sender) if direction == "in" else (sender, recipient)
+        if not their_number:
+            return None
+        return HistoryRecord(
+            message_id=fields.message_id,
+            direction=direction,
+            our_number=our_number,
+            their_number=their_number,
+            body=fields.body or "",
+            status=self._status(fields.status, fields.status_code),
+            # Rows read by read_history_row are already in UTC.
+            ts=fields.date if fields.date.tzinfo is UTC else parse_timestamp(fields.date),
+            status_code=fields.status_code,
+            status_text=fields.status_text or fields.status,
+            error_code=fields.error_code,
+            error_text=fields.error_text,
+            custom_string=fields.custom_string,
+            parts=fields.message_parts or None,
+            price=fields.message_price,
+            country=fields.country,
+            carrier=fields.carrier or None,
+        )
+
+    def _number(self, value: str | None) -> str:
+        if not value:
+            return ""
+        number = self._numbers.get(value)
+        if number is None:
+            number = self._numbers[value] = _number_or_text(value, self.region)
+        return number
+
+    def _status(self, word: str | None, code: str | None) -> str:
+        key = (word, code)
+        mapped = self._statuses.get(key)
+        if mapped is None:
+            mapped = self._statuses[key] = status.from_history(word, code)
+        return mapped
 
 
 def _publish_history(events: EventBus | None, inserted: int, changes: list) -> None:

@@ -415,6 +415,29 @@ async def test_times_stored_as_utc_whatever_the_zone(store: Store, cache_path: P
     assert thread[1].ts.utcoffset() == timedelta(0)
 
 
+async def test_merged_history_sort_keys_and_search(store: Store, cache_path: Path) -> None:
+    from core.ingest import parse_timestamp
+
+    # Two rows in one second and one later, merged in two batches after an inbound message.
+    await store.add_inbound([inbound("IN-1", at=parse_timestamp(1436871000))])
+    first = [
+        HistoryRecord(message_id=f"H-{index}", direction="out", our_number=OURS, their_number=AU_1,
+                      body=f"reminder {index}", status=status.SENT, ts=parse_timestamp(1436871253))
+        for index in (1, 2)
+    ]
+    second = [HistoryRecord(message_id="H-3", direction="out", our_number=OURS, their_number=AU_2,
+                            body="reminder 3", status=status.SENT, ts=parse_timestamp(1436871300))]
+
+    assert (await store.merge_history(first))[0] == 2
+    assert (await store.merge_history([*first, *second]))[0] == 1
+
+    assert raw_rows(cache_path, "SELECT COUNT(*) FROM messages WHERE sort_key IS NOT ((unixepoch(ts) << 31) | id)") == [
+        (0,)
+    ]
+    found = await store.search("reminder", limit=10)
+    assert [item.message_id for item in found] == ["H-3", "H-2", "H-1"]
+
+
 # --- concurrency ---------------------------------------------------------------------------------
 
 
