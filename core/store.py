@@ -742,15 +742,21 @@ class Store:
         async with self._transaction() as db:
             conversation_ids = await _resolve_conversations(db, [_outbound_pair(draft) for draft in drafts])
             last_row = await _last_message_row(db)
+            # Explicit ids let each INSERT set its sort_key and let the outbox rows name
+            # their message without a lookup. The transaction holds the write lock, so no
+            # other writer can take these ids.
+            row_ids = list(range(last_row + 1, last_row + 1 + len(drafts)))
             await db.executemany(
                 """
-                INSERT INTO messages (direction, conversation_id, client_ref, our_number, their_number, body,
+                INSERT INTO messages (id, direction, conversation_id, client_ref, our_number, their_number, body,
                                       status, custom_string, ts, schedule_at, parts, is_read, origin,
-                                      created_at, updated_at)
-                VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+                                      created_at, updated_at, sort_key)
+                VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?9, ?9,
+                        ((unixepoch(?9) << 31) | ?1))
                 """,
                 [
                     (
+                        row_id,
                         conversation_ids[_outbound_pair(draft)],
                         draft.client_ref,
                         draft.sender or "",
@@ -762,27 +768,23 @@ class Store:
                         _optional_time(draft.schedule_at),
                         draft.parts,
                         None if draft.origin is None else json.dumps(draft.origin),
-                        now,
-                        now,
                     )
-                    for draft in drafts
+                    for row_id, draft in zip(row_ids, drafts)
                 ],
             )
-            await _index_new_messages(db, last_row)
+            await _index_new_messages(db, last_row, sort_keys_set=True)
             await db.executemany(
                 """
                 INSERT INTO outbox (client_ref, message_row, batch_id, state, request, attempts,
                                     last_attempt_at, created_at)
-                VALUES (?, (SELECT id FROM messages WHERE client_ref = ?), ?, 'pending', ?, 1, ?, ?)
+                VALUES (?, ?, ?, 'pending', ?, 1, ?, ?)
                 """,
                 [
-                    (draft.client_ref, draft.client_ref, draft.batch_id, json.dumps(draft.request), now, now)
-                    for draft in drafts
+                    (draft.client_ref, row_id, draft.batch_id, json.dumps(draft.request), now, now)
+                    for row_id, draft in zip(row_ids, drafts)
                 ],
             )
-            async with db.execute("SELECT client_ref, id FROM messages WHERE id > ?", (last_row,)) as cursor:
-                row_ids = dict(await cursor.fetchall())
-            return [row_ids[draft.client_ref] for draft in drafts]
+            return row_ids
 
     async def record_send_updates(self, updates: Sequence[SendUpdate]) -> list[StatusChange]:
         """Record ClickSend's result per outbox message and close those outbox rows.
