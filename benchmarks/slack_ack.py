@@ -67,6 +67,7 @@ async def smsdesk_ack_p99(server: RemoteSandbox, slack: FakeSlack) -> float:
             slack_server.add_slack_routes(app, bolt_app=bot.app, signing_secret=SIGNING_SECRET)
             runner = await slack_server.start_http(app, host="127.0.0.1", port=0)
             stack.push_async_callback(runner.cleanup)
+            stack.enter_context(slack_server.startup_objects_frozen())  # as `smsdesk slack` does
             url = f"http://127.0.0.1:{slack_server.bound_port(runner)}{slack_server.SLACK_PATH}"
             return await _p99(url, slack)
 

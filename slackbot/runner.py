@@ -181,9 +181,10 @@ async def _serve_socket_mode(settings: Settings, bot: SlackBot, stop: asyncio.Ev
     )
     await runner.start()
     try:
-        if on_ready is not None:
-            on_ready("socket mode")
-        await stop.wait()
+        with server.startup_objects_frozen():
+            if on_ready is not None:
+                on_ready("socket mode")
+            await stop.wait()
     finally:
         await runner.close()
 
@@ -202,9 +203,10 @@ async def _serve_http(settings: Settings, plan: RunPlan, bot: SlackBot, store: S
     url = f"http://{plan.host}:{server.bound_port(runner)}"
     logger.info("Slack bot listening on %s%s", url, server.SLACK_PATH)
     try:
-        if on_ready is not None:
-            on_ready(url)
-        await stop.wait()
+        with server.startup_objects_frozen():
+            if on_ready is not None:
+                on_ready(url)
+            await stop.wait()
     finally:
         await runner.cleanup()
 

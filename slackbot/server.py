@@ -9,9 +9,10 @@ replaces the Socket Mode client when it stays disconnected.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -91,11 +92,23 @@ async def start_http(app: web.Application, *, host: str, port: int) -> web.AppRu
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    # What start-up allocated (modules, settings, the apps) lives as long as the process.
-    # Frozen, it is no longer scanned by full garbage collections, which otherwise
-    # paused responses for 30-60 ms (measured) under a burst of commands.
-    gc.freeze()
     return runner
+
+
+@contextlib.contextmanager
+def startup_objects_frozen() -> Iterator[None]:
+    """Keep what start-up allocated out of garbage collections while the bot serves.
+
+    Modules, settings and the apps live as long as the bot. Full collections that
+    scanned them paused responses for 30-60 ms (measured) under a burst of commands.
+    """
+    # Collect first, so that start-up garbage is freed instead of frozen with the rest.
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def bound_port(runner: web.AppRunner) -> int:

@@ -1,11 +1,13 @@
 """`smsdesk slack` end to end in HTTP mode, and inbound SMS stored by another process."""
 
 import asyncio
+import gc
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from core.store import InboundRecord, ReceiptRecord, Store
+from slackbot import server
 from slackbot.app import SlackConfigError
 from slackbot.runner import RunPlan, run
 from tests.slackbot.conftest import WEBHOOK_TOKEN, make_settings
@@ -150,3 +152,11 @@ async def test_catch_up_pages_past_one_batch(start_bot, monkeypatch):
     await harness.bot.idle()
 
     assert [post.text.split(": ", 1)[1] for post in harness.slack.posts("C0FAKE001")] == [f"new {n}" for n in range(8)]
+
+
+def test_startup_objects_frozen_only_while_serving():
+    with server.startup_objects_frozen():
+        frozen = gc.get_freeze_count()
+
+    assert frozen > 0
+    assert gc.get_freeze_count() == 0
