@@ -85,7 +85,9 @@ def _parse_int(value: Any) -> int | None:
     amount = _parse_decimal(value)
     if amount is None:
         return None
-    if amount != amount.to_integral_value():
+    if not amount.is_finite() or amount != amount.to_integral_value():
+        # Decimal reads "Infinity" and "NaN", which int() would reject with OverflowError
+        # or ValueError; both must be a validation error like any other bad number.
         raise ValueError(f"expected a whole number, got {value!r}")
     return int(amount)
 

@@ -168,13 +168,13 @@ def test_non_object_rows_rejected_as_by_model(row: Any) -> None:
         read_history_row(row)
 
 
-def test_infinite_parts_raise_as_model() -> None:
-    # _parse_int lets OverflowError through for "Infinity"; the fast path must not hide that.
-    row = row_with({"message_parts": "Infinity"})
+@pytest.mark.parametrize("parts", ["Infinity", "-Infinity", "NaN"])
+def test_non_finite_parts_rejected_as_by_model(parts: str) -> None:
+    row = row_with({"message_parts": parts})
 
-    with pytest.raises(OverflowError):
+    with pytest.raises(ValidationError):
         HistoryMessage.model_validate(row)
-    with pytest.raises(OverflowError):
+    with pytest.raises(ValidationError):
         read_history_row(row)
 
 
