@@ -200,6 +200,21 @@ async def test_receipt_finds_pending_row_by_reference(store: Store) -> None:
     assert message.status == status.DELIVERED
 
 
+async def test_send_result_after_receipt_keeps_price(store: Store) -> None:
+    await store.add_to_outbox([draft("a" * 16)])
+    await store.add_receipts([receipt("MSG-0001", "201", custom_string="sd-" + "a" * 16)])
+
+    await store.record_send_updates([
+        SendUpdate(client_ref="a" * 16, status=status.QUEUED, message_id="MSG-0001", parts=2,
+                   price=Decimal("0.1584"), country="AU", carrier="Telstra"),
+    ])
+
+    message = await store.message_by_client_ref("a" * 16)
+    assert message.status == status.DELIVERED
+    assert (message.parts, message.price) == (2, Decimal("0.1584"))
+    assert (message.country, message.carrier) == ("AU", "Telstra")
+
+
 async def test_receipt_for_unknown_message_is_orphan(store: Store) -> None:
     added, changes = await store.add_receipts([receipt("MSG-9999", "201")])
     assert added == 1
