@@ -218,10 +218,14 @@ _V3: Final = (
 # after ``limit`` hits instead of fetching and sorting every match. ClickSend's times are
 # whole seconds; within one second rows keep id order. The key fits in 63 bits while
 # seconds < 2**32 (the year 2106) and ids < 2**31.
-_SORT_KEY: Final = "((unixepoch(ts) << 31) | id)"
+def sort_key_sql(ts: str, row_id: str) -> str:
+    """Return the SQL for a message's ``sort_key`` from SQL for its time and its row id."""
+    return f"((unixepoch({ts}) << 31) | {row_id})"
+
+
 _V4: Final = (
     "ALTER TABLE messages ADD COLUMN sort_key INTEGER",
-    f"UPDATE messages SET sort_key = {_SORT_KEY}",
+    f"UPDATE messages SET sort_key = {sort_key_sql('ts', 'id')}",
     "CREATE UNIQUE INDEX messages_by_sort_key ON messages (sort_key)",
     "DROP TRIGGER messages_after_body_update",
     "DROP TRIGGER messages_after_delete",
@@ -245,9 +249,6 @@ _V4: Final = (
     END
     """,
 )
-
-SORT_KEY_EXPRESSION: Final = _SORT_KEY
-"""SQL for a message row's ``sort_key``; the store sets it once per inserted batch."""
 
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -31,7 +31,7 @@ from typing import Any, Final, Literal
 import aiosqlite
 
 from core import reference, status
-from core.schema import MIGRATIONS, SCHEMA_VERSION, SORT_KEY_EXPRESSION
+from core.schema import MIGRATIONS, SCHEMA_VERSION, sort_key_sql
 
 __all__ = [
     "Conversation",
@@ -326,9 +326,9 @@ def _message_from_row(row: sqlite3.Row) -> MessageRecord:
     return MessageRecord(
         row_id, conversation_id, direction, message_id, client_ref, our_number,
         their_number, body, status, status_code, status_text, error_code,
-        error_text, custom_string, from_db_time(ts), from_db_time(schedule_at), parts, None if price is None else Decimal(price), country,
-        carrier, reply_to_message_id, bool(is_read), opt_out, relay_status,
-        None if origin is None else json.loads(origin), relay_error,
+        error_text, custom_string, from_db_time(ts), from_db_time(schedule_at), parts,
+        None if price is None else Decimal(price), country, carrier, reply_to_message_id,
+        bool(is_read), opt_out, relay_status, None if origin is None else json.loads(origin), relay_error,
     )
 
 
@@ -742,17 +742,14 @@ class Store:
         async with self._transaction() as db:
             conversation_ids = await _resolve_conversations(db, [_outbound_pair(draft) for draft in drafts])
             last_row = await _last_message_row(db)
-            # Explicit ids let each INSERT set its sort_key and let the outbox rows name
-            # their message without a lookup. The transaction holds the write lock, so no
-            # other writer can take these ids.
+            # Ids chosen as _index_new_messages requires. The outbox rows name their message by them.
             row_ids = list(range(last_row + 1, last_row + 1 + len(drafts)))
             await db.executemany(
-                """
+                f"""
                 INSERT INTO messages (id, direction, conversation_id, client_ref, our_number, their_number, body,
                                       status, custom_string, ts, schedule_at, parts, is_read, origin,
                                       created_at, updated_at, sort_key)
-                VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?9, ?9,
-                        ((unixepoch(?9) << 31) | ?1))
+                VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?9, ?9, {sort_key_sql('?9', '?1')})
                 """,
                 [
                     (
@@ -772,7 +769,7 @@ class Store:
                     for row_id, draft in zip(row_ids, drafts)
                 ],
             )
-            await _index_new_messages(db, last_row, sort_keys_set=True)
+            await _index_new_messages(db, last_row)
             await db.executemany(
                 """
                 INSERT INTO outbox (client_ref, message_row, batch_id, state, request, attempts,
@@ -928,15 +925,16 @@ class Store:
             )
             last_row = await _last_message_row(db)
             await db.executemany(
-                """
-                INSERT INTO messages (direction, conversation_id, message_id, our_number, their_number, body,
+                f"""
+                INSERT INTO messages (id, direction, conversation_id, message_id, our_number, their_number, body,
                                       status, custom_string, ts, reply_to_message_id, is_read, opt_out,
-                                      created_at, updated_at)
-                VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      created_at, updated_at, sort_key)
+                VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, {sort_key_sql('?9', '?1')})
                 ON CONFLICT (direction, message_id) DO NOTHING
                 """,
                 [
                     (
+                        row_id,
                         conversation_ids[(record.to_number, record.from_number)],
                         record.message_id,
                         record.to_number,
@@ -949,9 +947,8 @@ class Store:
                         int(record.is_read),
                         record.opt_out,
                         now,
-                        now,
                     )
-                    for record in new
+                    for row_id, record in enumerate(new, start=last_row + 1)
                 ],
             )
             await _index_new_messages(db, last_row)
@@ -1110,18 +1107,14 @@ class Store:
                     db, [(record.our_number, record.their_number) for record, _ in new]
                 )
                 last_row = await _last_message_row(db)
-                # The rows get explicit ids above last_row, so each row's sort_key
-                # (SORT_KEY_EXPRESSION of its ts and id) is set in its INSERT instead of by a
-                # second pass over the batch. The transaction holds the write lock, so no
-                # other writer can take those ids.
                 await db.executemany(
-                    """
+                    f"""
                     INSERT INTO messages (id, direction, conversation_id, message_id, our_number, their_number, body,
                                           status, status_code, status_text, error_code, error_text, custom_string,
                                           ts, parts, price, country, carrier, is_read, created_at, updated_at,
                                           sort_key)
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 1, ?19, ?19,
-                            ((unixepoch(?14) << 31) | ?1))
+                            {sort_key_sql('?14', '?1')})
                     ON CONFLICT (direction, message_id) DO NOTHING
                     """,
                     [
@@ -1149,7 +1142,7 @@ class Store:
                         for row_id, (record, user_text) in enumerate(new, start=last_row + 1)
                     ],
                 )
-                await _index_new_messages(db, last_row, sort_keys_set=True)
+                await _index_new_messages(db, last_row)
                 async with db.execute("SELECT COUNT(*) FROM messages WHERE id > ?", (last_row,)) as cursor:
                     inserted = (await cursor.fetchone())[0]
             changes = [_change_of(state) for state in states if state.status != state.original_status]
@@ -1470,16 +1463,17 @@ async def _last_message_row(db: aiosqlite.Connection) -> int:
         return int((await cursor.fetchone())[0])
 
 
-async def _index_new_messages(db: aiosqlite.Connection, after_row: int, *, sort_keys_set: bool = False) -> None:
+async def _index_new_messages(db: aiosqlite.Connection, after_row: int) -> None:
     """Add the messages inserted after row ``after_row`` to the full-text index and the conversation summaries.
 
     It runs once per batch, inside the write transaction that inserted the rows, so row
     ids above ``after_row`` are exactly that batch. Among messages with the same time,
-    any one of them may become the conversation's last message. Pass ``sort_keys_set``
-    when the INSERT already set each row's sort_key.
+    any one of them may become the conversation's last message.
+
+    Every INSERT into messages gives its rows the ids after ``_last_message_row`` and sets
+    their sort_key from ``sort_key_sql``, so the index needs no second pass over the rows.
+    The write transaction holds the lock, so no other writer can take those ids.
     """
-    if not sort_keys_set:
-        await db.execute(f"UPDATE messages SET sort_key = {SORT_KEY_EXPRESSION} WHERE id > ?", (after_row,))
     await db.execute(
         "INSERT INTO messages_fts (rowid, body) SELECT sort_key, body FROM messages WHERE id > ?", (after_row,)
     )

@@ -433,8 +433,10 @@ async def test_times_stored_as_utc_whatever_the_zone(store: Store, cache_path: P
 async def test_merged_history_sort_keys_and_search(store: Store, cache_path: Path) -> None:
     from core.ingest import parse_timestamp
 
-    # Two rows in one second and one later, merged in two batches after an inbound message.
+    # Two rows in one second and one later, merged in two batches after an inbound message
+    # and an outbox message, so every path that inserts messages sets sort_key.
     await store.add_inbound([inbound("IN-1", at=parse_timestamp(1436871000))])
+    await store.add_to_outbox([draft("a" * 16)])
     first = [
         HistoryRecord(message_id=f"H-{index}", direction="out", our_number=OURS, their_number=AU_1,
                       body=f"reminder {index}", status=status.SENT, ts=parse_timestamp(1436871253))
