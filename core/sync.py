@@ -230,14 +230,14 @@ class Syncer:
 class _HistoryMapper:
     """Maps decoded history rows to cache records for one sync.
 
-    It remembers each number and status it has mapped, because a history repeats a few
-    thousand numbers and a handful of statuses across its rows.
+    It remembers what each number or sender ID mapped to. normalize_number caches only
+    valid numbers, and a history repeats sender IDs such as ACMEPLUMB in many rows, each
+    of which would otherwise be parsed and rejected again.
     """
 
     def __init__(self, region: str) -> None:
         self.region = region
         self._numbers: dict[str, str] = {}
-        self._statuses: dict[tuple[str | None, str | None], str] = {}
 
     def records(self, rows: list[Any]) -> list[HistoryRecord]:
         """Map rows, leaving out those without an id, a time or the other party's number.
@@ -273,7 +273,7 @@ class _HistoryMapper:
             our_number=our_number,
             their_number=their_number,
             body=fields.body or "",
-            status=self._status(fields.status, fields.status_code),
+            status=status.from_history(fields.status, fields.status_code),
             # Rows read by read_history_row are already in UTC.
             ts=fields.date if fields.date.tzinfo is UTC else parse_timestamp(fields.date),
             status_code=fields.status_code,
@@ -294,13 +294,6 @@ class _HistoryMapper:
         if number is None:
             number = self._numbers[value] = _number_or_text(value, self.region)
         return number
-
-    def _status(self, word: str | None, code: str | None) -> str:
-        key = (word, code)
-        mapped = self._statuses.get(key)
-        if mapped is None:
-            mapped = self._statuses[key] = status.from_history(word, code)
-        return mapped
 
 
 def _publish_history(events: EventBus | None, inserted: int, changes: list) -> None:
