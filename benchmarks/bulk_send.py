@@ -181,7 +181,7 @@ async def validate_then_bare_send(server: RemoteSandbox, *, latency: float = 0.0
 
 
 async def validate_store_then_bare_send(server: RemoteSandbox, *, latency: float = 0.0) -> float:
-    """The least code for the whole case: validate, commit an outbox, send bare, store the results.
+    """Seconds for the whole case done with minimal code: validate, commit an outbox, send bare, store the results.
 
     The outbox is one table without an index, written with one executemany and marked
     sent with another, both through aiosqlite with the cache's journal settings.

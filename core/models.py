@@ -86,8 +86,8 @@ def _parse_int(value: Any) -> int | None:
     if amount is None:
         return None
     if not amount.is_finite() or amount != amount.to_integral_value():
-        # Decimal reads "Infinity" and "NaN", which int() would reject with OverflowError
-        # or ValueError; both must be a validation error like any other bad number.
+        # Decimal reads "Infinity" and "NaN", and int() raises OverflowError for an
+        # infinity. Pydantic reports only ValueError as a validation error.
         raise ValueError(f"expected a whole number, got {value!r}")
     return int(amount)
 
